@@ -1,0 +1,17 @@
+/** @jest-config-loader esbuild-register */
+import type { Config } from 'jest';
+
+// Tests run against the real PostgreSQL and Redis, so they run in band (see README, "Tests").
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  setupFiles: ['<rootDir>/test/setup/env.ts'],
+  testTimeout: 60_000,
+  forceExit: false,
+  detectOpenHandles: false,
+};
+
+export default config;

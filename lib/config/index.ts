@@ -1,0 +1,125 @@
+import { PROFILE_DEFAULTS, type Profile } from './profiles';
+import { envSchema } from './schema';
+import { QUEUE_NAMES, type QueueName } from '../queues/names';
+
+export type { Profile } from './profiles';
+
+/** Thrown at start-up when the environment is invalid; names every bad variable at once. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration: ${issues.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validated, typed configuration, grouped by the part that uses it. */
+export interface Config {
+  profile: Profile;
+  service: string;
+  stage: string;
+  db: {
+    url: string;
+    poolMax: number;
+    poolMin: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxLifetimeSeconds: number;
+    startupAttempts: number;
+    startupBaseDelayMs: number;
+  };
+  redis: {
+    url: string;
+    connectTimeoutMs: number;
+    /** 0 means no command timeout (worker: blocking commands must not time out). */
+    commandTimeoutMs: number;
+    readyTimeoutMs: number;
+    maxReconnectDelayMs: number;
+    /** 0 means reconnect forever. */
+    reconnectAttempts: number;
+    offlineQueue: boolean;
+  };
+  queues: { prefix: string; connectAttempts: number };
+  aws: { region: string; lambdaEndpoint?: string; jobFunctionName: string };
+  adminSecret?: string;
+  worker: {
+    concurrency: Record<QueueName, number>;
+    mode: Record<QueueName, 'inline' | 'lambda'>;
+    healthPort: number;
+    shutdownTimeoutMs: number;
+    requireNoEviction: boolean;
+  };
+}
+
+/** Parses an environment into a Config. Pure, so tests can try any environment. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const profileResult = envSchema.shape.AGENDA_PROFILE.safeParse(env.AGENDA_PROFILE);
+  if (!profileResult.success) {
+    throw new ConfigError([`AGENDA_PROFILE: expected one of api, socket, worker`]);
+  }
+  const merged = { ...PROFILE_DEFAULTS[profileResult.data], ...definedOnly(env) };
+  const parsed = envSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.DB_POOL_MIN > e.DB_POOL_MAX) {
+    throw new ConfigError([`DB_POOL_MIN (${e.DB_POOL_MIN}) must not exceed DB_POOL_MAX (${e.DB_POOL_MAX})`]);
+  }
+  const perQueue = <T>(pick: (q: string) => T) =>
+    Object.fromEntries(QUEUE_NAMES.map((q) => [q, pick(q.toUpperCase())])) as Record<QueueName, T>;
+  return {
+    profile: e.AGENDA_PROFILE,
+    service: e.SERVICE_NAME,
+    stage: e.STAGE,
+    db: {
+      url: e.DATABASE_URL,
+      poolMax: e.DB_POOL_MAX,
+      poolMin: e.DB_POOL_MIN,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DB_IDLE_IN_TX_TIMEOUT_MS,
+      idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
+      maxLifetimeSeconds: e.DB_MAX_LIFETIME_S,
+      startupAttempts: e.DB_STARTUP_ATTEMPTS,
+      startupBaseDelayMs: e.DB_STARTUP_BASE_DELAY_MS,
+    },
+    redis: {
+      url: e.REDIS_URL,
+      connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      readyTimeoutMs: e.REDIS_READY_TIMEOUT_MS,
+      maxReconnectDelayMs: e.REDIS_MAX_RECONNECT_DELAY_MS,
+      reconnectAttempts: e.REDIS_RECONNECT_ATTEMPTS,
+      offlineQueue: e.REDIS_OFFLINE_QUEUE,
+    },
+    queues: { prefix: e.QUEUE_PREFIX, connectAttempts: e.QUEUE_CONNECT_ATTEMPTS },
+    aws: {
+      region: e.AWS_REGION,
+      lambdaEndpoint: e.LAMBDA_ENDPOINT,
+      jobFunctionName: e.JOB_FUNCTION_NAME ?? `${e.SERVICE_NAME}-${e.STAGE}-jobRunner`,
+    },
+    adminSecret: e.ADMIN_SECRET,
+    worker: {
+      concurrency: perQueue((Q) => e[`WORKER_CONCURRENCY_${Q}` as keyof typeof e] as number),
+      mode: perQueue((Q) => e[`WORKER_MODE_${Q}` as keyof typeof e] as 'inline' | 'lambda'),
+      healthPort: e.WORKER_HEALTH_PORT,
+      shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+      requireNoEviction: e.WORKER_REQUIRE_NOEVICTION,
+    },
+  };
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, read and validated once on first use. */
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+

@@ -1,0 +1,53 @@
+/**
+ * Connection profiles. Each deployable part runs under one: API functions fail fast and keep a warm
+ * connection; socket functions open the database lazily and never touch Redis; the worker container
+ * holds more connections and waits through faults instead of failing.
+ */
+export const PROFILES = ['api', 'socket', 'worker'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** Defaults per profile, applied before environment overrides. Values are strings, as env would be. */
+export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
+  api: {
+    DB_POOL_MAX: '2',
+    DB_POOL_MIN: '1',
+    DB_CONNECT_TIMEOUT_MS: '2000',
+    DB_STATEMENT_TIMEOUT_MS: '10000',
+    DB_IDLE_IN_TX_TIMEOUT_MS: '10000',
+    DB_IDLE_TIMEOUT_MS: '60000',
+    REDIS_CONNECT_TIMEOUT_MS: '1000',
+    REDIS_COMMAND_TIMEOUT_MS: '1000',
+    REDIS_READY_TIMEOUT_MS: '1500',
+    REDIS_MAX_RECONNECT_DELAY_MS: '1000',
+    REDIS_RECONNECT_ATTEMPTS: '10',
+    REDIS_OFFLINE_QUEUE: 'false',
+  },
+  socket: {
+    DB_POOL_MAX: '1',
+    DB_POOL_MIN: '0',
+    DB_CONNECT_TIMEOUT_MS: '2000',
+    DB_STATEMENT_TIMEOUT_MS: '5000',
+    DB_IDLE_IN_TX_TIMEOUT_MS: '5000',
+    DB_IDLE_TIMEOUT_MS: '30000',
+    REDIS_CONNECT_TIMEOUT_MS: '1000',
+    REDIS_COMMAND_TIMEOUT_MS: '1000',
+    REDIS_READY_TIMEOUT_MS: '1500',
+    REDIS_MAX_RECONNECT_DELAY_MS: '1000',
+    REDIS_RECONNECT_ATTEMPTS: '10',
+    REDIS_OFFLINE_QUEUE: 'false',
+  },
+  worker: {
+    DB_POOL_MAX: '10',
+    DB_POOL_MIN: '1',
+    DB_CONNECT_TIMEOUT_MS: '10000',
+    DB_STATEMENT_TIMEOUT_MS: '60000',
+    DB_IDLE_IN_TX_TIMEOUT_MS: '60000',
+    DB_IDLE_TIMEOUT_MS: '300000',
+    REDIS_CONNECT_TIMEOUT_MS: '10000',
+    REDIS_COMMAND_TIMEOUT_MS: '0',
+    REDIS_READY_TIMEOUT_MS: '30000',
+    REDIS_MAX_RECONNECT_DELAY_MS: '5000',
+    REDIS_RECONNECT_ATTEMPTS: '0',
+    REDIS_OFFLINE_QUEUE: 'true',
+  },
+};

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { PROFILES } from './profiles';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const execMode = z.enum(['inline', 'lambda']);
+
+/** The environment contract. Every variable the product reads is named here and nowhere else. */
+export const envSchema = z.object({
+  AGENDA_PROFILE: z.enum(PROFILES).default('api'),
+  SERVICE_NAME: z.string().min(1).default('agenda'),
+  STAGE: z.string().min(1).default('dev'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/agenda'),
+  DB_POOL_MAX: int(1, 100),
+  DB_POOL_MIN: int(0, 100),
+  DB_CONNECT_TIMEOUT_MS: int(100, 60_000),
+  DB_STATEMENT_TIMEOUT_MS: int(0, 3_600_000),
+  DB_IDLE_IN_TX_TIMEOUT_MS: int(0, 3_600_000),
+  DB_IDLE_TIMEOUT_MS: int(0, 3_600_000),
+  DB_MAX_LIFETIME_S: int(0, 86_400).default(1800),
+  DB_STARTUP_ATTEMPTS: int(1, 20).default(5),
+  DB_STARTUP_BASE_DELAY_MS: int(10, 10_000).default(200),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_CONNECT_TIMEOUT_MS: int(100, 60_000),
+  REDIS_COMMAND_TIMEOUT_MS: int(0, 60_000),
+  REDIS_READY_TIMEOUT_MS: int(100, 300_000),
+  REDIS_MAX_RECONNECT_DELAY_MS: int(10, 60_000),
+  REDIS_RECONNECT_ATTEMPTS: int(0, 10_000),
+  REDIS_OFFLINE_QUEUE: bool,
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('agenda'),
+  QUEUE_CONNECT_ATTEMPTS: int(1, 10).default(3),
+
+  AWS_REGION: z.string().default('us-east-1'),
+  LAMBDA_ENDPOINT: z.url().optional(),
+  JOB_FUNCTION_NAME: z.string().optional(),
+
+  ADMIN_SECRET: z.string().min(16).optional(),
+
+  WORKER_CONCURRENCY_AGENDA: int(1, 200).default(5),
+  WORKER_CONCURRENCY_WEBHOOK: int(1, 200).default(10),
+  WORKER_CONCURRENCY_NOTIFICATION: int(1, 200).default(5),
+  WORKER_CONCURRENCY_RENOVACAO: int(1, 200).default(2),
+  WORKER_MODE_AGENDA: execMode.default('inline'),
+  WORKER_MODE_WEBHOOK: execMode.default('inline'),
+  WORKER_MODE_NOTIFICATION: execMode.default('inline'),
+  WORKER_MODE_RENOVACAO: execMode.default('inline'),
+  WORKER_HEALTH_PORT: int(0, 65_535).default(3100),
+  WORKER_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
+  WORKER_REQUIRE_NOEVICTION: bool.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;

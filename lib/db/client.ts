@@ -1,0 +1,141 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { backOff } from 'exponential-backoff';
+import type { Pool } from 'pg';
+import { getConfig } from '../config';
+import { DependencyUnavailableError } from '../errors/app-error';
+import { logger } from '../observability/logger';
+import { isConnectionLost, isPoolExhausted } from './connection-errors';
+import { PrismaClient } from './generated/client';
+import { createPool, poolStats } from './pool';
+
+/** Reads that are safe to run again on a fresh connection when the first one was found dead. */
+const RETRYABLE_READS = new Set([
+  'findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany',
+  'count', 'aggregate', 'groupBy', '$queryRaw', '$queryRawUnsafe',
+]);
+
+function createClient(pool: Pool) {
+  const adapter = new PrismaPg(pool, {
+    onConnectionError: (err) => logger.warn('db.connection_error', { error: err.message }),
+  });
+  return new PrismaClient({ adapter }).$extends({
+    name: 'connection-resilience',
+    query: {
+      async $allOperations({ operation, args, query }) {
+        try {
+          return await query(args);
+        } catch (err) {
+          if (RETRYABLE_READS.has(operation) && isConnectionLost(err)) {
+            // pg-pool has evicted the dead client; the retry checks out a live or new one.
+            logger.info('db.read_retried_after_connection_loss', { operation });
+            return await query(args).catch(mapDbError);
+          }
+          return mapDbError(err);
+        }
+      },
+    },
+  });
+}
+
+/** The Prisma client type this product uses (with its resilience extension). */
+export type Db = ReturnType<typeof createClient>;
+
+/** Turns infrastructure failures into a typed 503; query errors pass through unchanged. */
+function mapDbError(err: unknown): never {
+  if (isPoolExhausted(err)) {
+    const { db } = getConfig();
+    throw new DependencyUnavailableError(
+      'database',
+      `Database busy: no connection became free within ${db.connectTimeoutMs} ms (pool max ${db.poolMax})`,
+      { cause: err },
+    );
+  }
+  if (isConnectionLost(err)) {
+    throw new DependencyUnavailableError('database', 'Database connection lost', { cause: err });
+  }
+  throw err;
+}
+
+interface DbState {
+  pool: Pool;
+  client: Db;
+  ready?: Promise<Db>;
+}
+let state: DbState | undefined;
+
+function ensureState(): DbState {
+  if (!state) {
+    const pool = createPool(getConfig());
+    state = { pool, client: createClient(pool) };
+  }
+  return state;
+}
+
+/**
+ * The container's Prisma client. The first call (per container, and again after a failed start)
+ * tests a connection with bounded retries and progressive delay; later calls return at once.
+ * With pool min 0 (socket profile) nothing is opened until the first query.
+ */
+export function getDb(): Promise<Db> {
+  const s = ensureState();
+  s.ready ??= startupCheck(s).catch((err) => {
+    s.ready = undefined;
+    throw err;
+  });
+  return s.ready;
+}
+
+async function startupCheck(s: DbState): Promise<Db> {
+  const { db, profile } = getConfig();
+  if (db.poolMin === 0) {
+    logger.info('db.pool.created', { lazy: true, pool: poolStats(s.pool) });
+    return s.client;
+  }
+  const started = Date.now();
+  let attempts = 0;
+  try {
+    await backOff(
+      async () => {
+        attempts += 1;
+        await s.pool.query('SELECT 1');
+      },
+      {
+        numOfAttempts: db.startupAttempts,
+        startingDelay: db.startupBaseDelayMs,
+        timeMultiple: 2,
+        maxDelay: 5_000,
+        retry: (err: Error, next: number) => {
+          logger.warn('db.pool.connect_retry', { attempt: next - 1, error: err.message });
+          return true;
+        },
+      },
+    );
+  } catch (err) {
+    logger.error('db.pool.connect_failed', { attempts, error: (err as Error).message });
+    throw new DependencyUnavailableError('database', `Database unreachable after ${attempts} attempts`, {
+      cause: err,
+    });
+  }
+  logger.info('db.pool.connected', {
+    profile,
+    attempts,
+    latencyMs: Date.now() - started,
+    pool: poolStats(s.pool),
+  });
+  return s.client;
+}
+
+/** The pool under the client, for health totals; undefined until the database was first used. */
+export function getPoolIfCreated(): Pool | undefined {
+  return state?.pool;
+}
+
+/** Disconnects Prisma and ends the pool. Only lib/lifecycle calls this. */
+export async function closeDb(): Promise<void> {
+  const s = state;
+  state = undefined;
+  if (!s) return;
+  await s.client.$disconnect().catch(() => undefined);
+  await s.pool.end();
+  logger.info('db.pool.closed');
+}

@@ -1,0 +1,58 @@
+/**
+ * Recognises errors that mean "this connection is gone" rather than "this query is wrong".
+ * Prisma wraps driver errors, so the whole `cause` chain and the messages are inspected.
+ */
+const CONNECTION_LOST = [
+  /Connection terminated/i,
+  /terminating connection due to administrator command/i,
+  /Client has encountered a connection error and is not queryable/i,
+  /Connection is closed/i,
+  /Server has closed the connection/i,
+  /\bECONNRESET\b/,
+  /\bEPIPE\b/,
+  /\bConnectionClosed\b/,
+  /\bSocketTimeout\b/,
+  /Query read timeout/i,
+];
+
+const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
+const UNREACHABLE = [/\bECONNREFUSED\b/, /\bENOTFOUND\b/, /\bEHOSTUNREACH\b/, /DatabaseNotReachable/, /\b57P03\b/];
+
+function* chain(err: unknown): Generator<unknown> {
+  const seen = new Set<unknown>();
+  let current = err;
+  while (current && !seen.has(current)) {
+    seen.add(current);
+    yield current;
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
+function texts(err: unknown): string[] {
+  const out: string[] = [];
+  for (const e of chain(err)) {
+    if (typeof e === 'string') out.push(e);
+    else if (typeof e === 'object' && e) {
+      const o = e as Record<string, unknown>;
+      for (const k of ['message', 'code', 'kind', 'originalMessage', 'originalCode']) {
+        if (typeof o[k] === 'string') out.push(o[k] as string);
+      }
+    }
+  }
+  return out;
+}
+
+/** True when the failure lies in the connection itself, so a read on a fresh connection may succeed. */
+export function isConnectionLost(err: unknown): boolean {
+  return texts(err).some((t) => CONNECTION_LOST.some((re) => re.test(t)) || t === '57P01');
+}
+
+/** True when every pooled connection was busy for the whole connection timeout. */
+export function isPoolExhausted(err: unknown): boolean {
+  return texts(err).some((t) => POOL_EXHAUSTED.test(t));
+}
+
+/** True when PostgreSQL cannot be reached at all (down, wrong host, starting up). */
+export function isUnreachable(err: unknown): boolean {
+  return texts(err).some((t) => UNREACHABLE.some((re) => re.test(t)));
+}

@@ -1,0 +1,47 @@
+/**
+ * Typed errors. Services throw these; lib/http/errors.ts is the one place that maps them to HTTP.
+ * `code` is stable English for machines; `message` is for people.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  readonly details?: unknown;
+
+  constructor(message: string, details?: unknown, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** The request itself is wrong: bad JSON, a field with a wrong type, a value out of range. */
+export class ValidationError extends AppError {
+  readonly code = 'validation_failed';
+}
+
+export class UnauthorizedError extends AppError {
+  readonly code = 'unauthorized';
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'not_found';
+}
+
+export class ConflictError extends AppError {
+  readonly code = 'conflict';
+}
+
+/**
+ * A dependency (PostgreSQL, Redis, a queue) cannot serve now. Retrying later may work; the caller
+ * gets a 503 naming the dependency instead of waiting for API Gateway's 29 s timeout.
+ */
+export class DependencyUnavailableError extends AppError {
+  readonly code = 'dependency_unavailable';
+
+  constructor(
+    readonly dependency: 'database' | 'redis' | 'queue' | 'lambda',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, { dependency }, options);
+  }
+}

@@ -1,0 +1,91 @@
+import { getConfig } from '../config';
+import { getDb, getPoolIfCreated } from '../db/client';
+import { poolStats } from '../db/pool';
+import { getContainerInfo } from '../observability/container';
+import { QUEUE_NAMES, type QueueName } from '../queues/names';
+import { getQueueByName } from '../queues/queues';
+import { getRedis, readEvictionPolicy } from '../redis/client';
+
+type Dependency = 'database' | 'redis' | 'queues';
+
+export interface CheckResult {
+  status: 'up' | 'down';
+  latencyMs: number;
+  error?: string;
+  [extra: string]: unknown;
+}
+
+export interface HealthReport {
+  /** `degraded`: serving, but something needs an operator (e.g. an eviction policy that loses jobs). */
+  status: 'ok' | 'degraded' | 'unavailable';
+  down: Dependency[];
+  warnings: string[];
+  checks: Partial<Record<Dependency, CheckResult>>;
+  container: ReturnType<typeof getContainerInfo> & { profile: string };
+}
+
+async function timed(fn: () => Promise<Record<string, unknown>>): Promise<CheckResult> {
+  const started = Date.now();
+  try {
+    const extra = await fn();
+    return { status: 'up', latencyMs: Date.now() - started, ...extra };
+  } catch (err) {
+    return { status: 'down', latencyMs: Date.now() - started, error: (err as Error).message };
+  }
+}
+
+const checkDatabase = () =>
+  timed(async () => {
+    const db = await getDb();
+    await db.$queryRaw`SELECT 1`;
+    const pool = getPoolIfCreated();
+    return pool ? { pool: poolStats(pool) } : {};
+  });
+
+const checkRedis = () =>
+  timed(async () => {
+    const redis = await getRedis();
+    await redis.ping();
+    const evictionPolicy = await readEvictionPolicy(redis);
+    return { evictionPolicy, evictionSafe: evictionPolicy === 'noeviction' };
+  });
+
+const checkQueues = () =>
+  timed(async () => {
+    const counts = await Promise.all(
+      QUEUE_NAMES.map(async (name: QueueName) => {
+        const queue = await getQueueByName(name);
+        return [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const;
+      }),
+    );
+    return { queues: Object.fromEntries(counts) };
+  });
+
+/**
+ * Checks every dependency this profile uses, in parallel, each bounded by its own timeouts.
+ * The socket profile uses no Redis, so only its database is checked.
+ */
+export async function checkHealth(): Promise<HealthReport> {
+  const { profile } = getConfig();
+  const usesRedis = profile !== 'socket';
+  const [database, redis, queues] = await Promise.all([
+    checkDatabase(),
+    usesRedis ? checkRedis() : undefined,
+    usesRedis ? checkQueues() : undefined,
+  ]);
+  const checks: HealthReport['checks'] = { database, ...(redis && { redis }), ...(queues && { queues }) };
+  const down = (Object.entries(checks) as [Dependency, CheckResult][])
+    .filter(([, c]) => c.status === 'down')
+    .map(([name]) => name);
+  const warnings: string[] = [];
+  if (redis?.status === 'up' && redis.evictionSafe === false) {
+    warnings.push(`Redis maxmemory-policy is ${String(redis.evictionPolicy)}; BullMQ needs noeviction or jobs can be lost`);
+  }
+  return {
+    status: down.length > 0 ? 'unavailable' : warnings.length > 0 ? 'degraded' : 'ok',
+    down,
+    warnings,
+    checks,
+    container: { ...getContainerInfo(), profile },
+  };
+}

@@ -1,0 +1,54 @@
+import type { DefaultJobOptions } from 'bullmq';
+import type { QueueName } from './names';
+
+/**
+ * Every job name and its payload, per queue. BullMQ keeps job data in Redis in clear text, so
+ * payloads carry ids only, never patient data (LGPD); processors load what they need from PostgreSQL.
+ * Later issues add their jobs here.
+ */
+export interface JobPayloads {
+  agenda: {
+    /** End-to-end probe of the function -> queue -> worker path; see lib/canary. */
+    'system.canary': { canaryId: string };
+  };
+  webhook: {
+    'system.canary': { canaryId: string };
+  };
+  notification: {
+    'system.canary': { canaryId: string };
+  };
+  renovacao: {
+    'system.canary': { canaryId: string };
+  };
+}
+
+export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
+export type JobData<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
+
+/** Attempts, backoff and retention per queue; completed jobs are kept briefly for inspection. */
+export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
+  agenda: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: { age: 24 * 3600, count: 1_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  },
+  webhook: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { age: 24 * 3600, count: 5_000 },
+    removeOnFail: { age: 14 * 24 * 3600 },
+  },
+  notification: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: { age: 24 * 3600, count: 5_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  },
+  renovacao: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 60_000 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 1_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  },
+};

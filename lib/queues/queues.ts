@@ -1,0 +1,79 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { backOff } from 'exponential-backoff';
+import { getConfig } from '../config';
+import { DependencyUnavailableError } from '../errors/app-error';
+import { logger } from '../observability/logger';
+import { getRedis } from '../redis/client';
+import { DEFAULT_JOB_OPTIONS, type JobData, type JobName } from './jobs';
+import type { QueueName } from './names';
+
+export type TypedQueue<Q extends QueueName> = Queue & {
+  add<N extends JobName<Q>>(name: N, data: JobData<Q, N>, opts?: JobsOptions): ReturnType<Queue['add']>;
+};
+
+const queues = new Map<QueueName, Promise<Queue>>();
+
+/**
+ * One BullMQ Queue per name per container, on the shared Redis client. The first call validates
+ * Redis with PING (up to QUEUE_CONNECT_ATTEMPTS tries, progressive delay) before creating the queue;
+ * a failed creation is forgotten so the next call tries again.
+ */
+function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
+  let pending = queues.get(name);
+  if (!pending) {
+    pending = createQueue(name).catch((err) => {
+      queues.delete(name);
+      throw err;
+    });
+    queues.set(name, pending);
+  }
+  return pending as Promise<TypedQueue<Q>>;
+}
+
+async function createQueue(name: QueueName): Promise<Queue> {
+  const { queues: cfg } = getConfig();
+  const redis = await backOff(
+    async () => {
+      const c = await getRedis();
+      await c.ping();
+      return c;
+    },
+    { numOfAttempts: cfg.connectAttempts, startingDelay: 100, timeMultiple: 2 },
+  ).catch((err: unknown) => {
+    if (err instanceof DependencyUnavailableError) throw err;
+    throw new DependencyUnavailableError('queue', `Queue ${name} unavailable: ${(err as Error).message}`, { cause: err });
+  });
+  const queue = new Queue(name, {
+    connection: redis,
+    prefix: cfg.prefix,
+    defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
+  });
+  queue.on('error', (err) => logger.warn('queue.error', { queue: name, error: err.message }));
+  logger.info('queue.created', { queue: name, prefix: cfg.prefix });
+  return queue;
+}
+
+/** Appointment lifecycle jobs: reminders, no-show sweeps, the outbox relay. */
+export const getAgendaQueue = () => getQueue('agenda');
+/** Signed webhook deliveries. */
+export const getWebhookQueue = () => getQueue('webhook');
+/** E-mail and in-app notifications. */
+export const getNotificationQueue = () => getQueue('notification');
+/** Renewal ("renovação") of session packages. */
+export const getRenovacaoQueue = () => getQueue('renovacao');
+
+/** A queue by name, for code that routes by name (health, canary, dispatch). */
+export const getQueueByName = <Q extends QueueName>(name: Q) => getQueue(name);
+
+/** Queues created so far in this container, without creating any. */
+export async function createdQueues(): Promise<Queue[]> {
+  const settled = await Promise.allSettled(queues.values());
+  return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+}
+
+/** Closes every queue; the shared Redis client stays open for closeRedis(). Only lib/lifecycle calls this. */
+export async function closeQueues(): Promise<void> {
+  const all = await createdQueues();
+  queues.clear();
+  await Promise.all(all.map((q) => q.close()));
+}

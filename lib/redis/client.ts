@@ -1,0 +1,102 @@
+import Redis from 'ioredis';
+import { getConfig, type Config } from '../config';
+import { DependencyUnavailableError } from '../errors/app-error';
+import { getContainerInfo } from '../observability/container';
+import { logger } from '../observability/logger';
+
+let client: Redis | undefined;
+let pingValidated = false;
+
+function createRedis(config: Config): Redis {
+  const { redis, profile, service } = config;
+  const instance = new Redis(redis.url, {
+    connectionName: `${service}-${profile}-${getContainerInfo().containerId}`,
+    lazyConnect: true,
+    enableReadyCheck: true,
+    enableOfflineQueue: redis.offlineQueue,
+    connectTimeout: redis.connectTimeoutMs,
+    commandTimeout: redis.commandTimeoutMs > 0 ? redis.commandTimeoutMs : undefined,
+    // Functions fail a command at once when the link is down; BullMQ workers must wait (null).
+    maxRetriesPerRequest: profile === 'worker' ? null : 1,
+    keepAlive: 10_000,
+    retryStrategy: (times) => {
+      if (redis.reconnectAttempts > 0 && times > redis.reconnectAttempts) {
+        logger.warn('redis.reconnect_gave_up', { attempts: times - 1 });
+        return null; // status 'end'; getRedis() reconnects on the next use
+      }
+      return Math.min(50 * 2 ** Math.min(times, 10), redis.maxReconnectDelayMs);
+    },
+  });
+  instance.on('error', (err) => logger.warn('redis.error', { error: err.message }));
+  instance.on('ready', () => logger.info('redis.ready'));
+  instance.on('reconnecting', (delayMs: number) => logger.info('redis.reconnecting', { delayMs }));
+  return instance;
+}
+
+/** The raw client for code that must not trigger a connect (health totals, closeAll). */
+export function getRedisIfCreated(): Redis | undefined {
+  return client;
+}
+
+/**
+ * The container's one ioredis client, connected, ready and validated by PING before its first use.
+ * When the link is down it waits at most REDIS_READY_TIMEOUT_MS, then throws a typed 503 error,
+ * so a function answers well within API Gateway's limit; a later call tries again.
+ */
+export async function getRedis(): Promise<Redis> {
+  const config = getConfig();
+  client ??= createRedis(config);
+  const c = client;
+  if (c.status === 'ready' && pingValidated) return c;
+  if (c.status === 'end' || c.status === 'wait') c.connect().catch(() => undefined); // surfaces below
+  try {
+    await waitReady(c, config.redis.readyTimeoutMs);
+    if (!pingValidated) {
+      const started = Date.now();
+      await c.ping();
+      pingValidated = true;
+      logger.info('redis.validated', { pingMs: Date.now() - started });
+    }
+    return c;
+  } catch (err) {
+    throw new DependencyUnavailableError('redis', `Redis unavailable: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function waitReady(c: Redis, timeoutMs: number): Promise<void> {
+  if (c.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`not ready within ${timeoutMs} ms (status ${c.status})`)), timeoutMs);
+    const onReady = () => finish();
+    const onEnd = () => finish(new Error('connection ended'));
+    function finish(err?: Error) {
+      clearTimeout(timer);
+      c.off('ready', onReady);
+      c.off('end', onEnd);
+      if (err) reject(err);
+      else resolve();
+    }
+    c.on('ready', onReady);
+    c.on('end', onEnd);
+  });
+}
+
+/**
+ * Reads the server's eviction policy. BullMQ loses jobs under any policy but `noeviction`.
+ * Uses INFO rather than CONFIG GET, which managed services (ElastiCache) disable.
+ */
+export async function readEvictionPolicy(c: Redis): Promise<string | undefined> {
+  const info = await c.info('memory');
+  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+}
+
+/** Quits the client. Only lib/lifecycle calls this. */
+export async function closeRedis(): Promise<void> {
+  const c = client;
+  client = undefined;
+  pingValidated = false;
+  if (!c) return;
+  if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
+  else c.disconnect();
+  logger.info('redis.closed');
+}
