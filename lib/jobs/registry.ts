@@ -1,0 +1,51 @@
+import { UnrecoverableError } from 'bullmq';
+import { processCanary } from '../canary/processor';
+import type { JobData, JobName } from '../queues/jobs';
+import type { QueueName } from '../queues/names';
+
+/** Where a job runs: in the worker container, or inside the job Lambda invoked by the worker. */
+export type ExecutionMode = 'inline' | 'lambda';
+
+/** What a processor sees of a job: ids and metadata, never a BullMQ object, so it runs anywhere. */
+export interface JobContext<Q extends QueueName = QueueName, N extends JobName<Q> = JobName<Q>> {
+  queue: Q;
+  name: N;
+  id: string;
+  data: JobData<Q, N>;
+  /** Attempts that already failed; 0 on the first run. */
+  attemptsMade: number;
+  mode: ExecutionMode;
+}
+
+export type Processor<Q extends QueueName, N extends JobName<Q>> = (job: JobContext<Q, N>) => Promise<unknown>;
+type Registry = { [Q in QueueName]: { [N in JobName<Q>]: Processor<Q, N> } };
+
+/**
+ * Every processor, by queue and job name. The worker container and the job Lambda both run jobs
+ * through here, so a queue can move between `inline` and `lambda` without code changes.
+ * The type makes a job name declared in lib/queues/jobs.ts without a processor a compile error.
+ */
+const processors: Registry = {
+  agenda: { 'system.canary': processCanary },
+  webhook: { 'system.canary': processCanary },
+  notification: { 'system.canary': processCanary },
+  renovacao: { 'system.canary': processCanary },
+};
+
+/** A job as it arrives from BullMQ or the job Lambda's event: names and data not yet trusted. */
+export interface JobEnvelope {
+  queue: QueueName;
+  name: string;
+  id: string;
+  data: unknown;
+  attemptsMade: number;
+  mode: ExecutionMode;
+}
+
+/** Runs one job. An unknown name is unrecoverable: retrying cannot help. */
+export async function runJob(job: JobEnvelope): Promise<unknown> {
+  const byName = processors[job.queue] as Record<string, Processor<QueueName, never> | undefined>;
+  const processor = byName[job.name];
+  if (!processor) throw new UnrecoverableError(`No processor for job "${job.name}" on queue "${job.queue}"`);
+  return processor(job as never);
+}

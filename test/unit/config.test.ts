@@ -1,0 +1,39 @@
+import { ConfigError, parseConfig } from '../../lib/config';
+
+describe('parseConfig', () => {
+  it('applies per-profile pool defaults', () => {
+    expect(parseConfig({ AGENDA_PROFILE: 'api' }).db).toMatchObject({ poolMax: 2, poolMin: 1 });
+    expect(parseConfig({ AGENDA_PROFILE: 'socket' }).db).toMatchObject({ poolMax: 1, poolMin: 0 });
+    expect(parseConfig({ AGENDA_PROFILE: 'worker' }).db).toMatchObject({ poolMax: 10 });
+  });
+
+  it('lets the environment override a profile default', () => {
+    expect(parseConfig({ AGENDA_PROFILE: 'api', DB_POOL_MAX: '4' }).db.poolMax).toBe(4);
+  });
+
+  it('fails fast in functions and waits in the worker', () => {
+    const api = parseConfig({ AGENDA_PROFILE: 'api' }).redis;
+    const worker = parseConfig({ AGENDA_PROFILE: 'worker' }).redis;
+    expect(api).toMatchObject({ offlineQueue: false });
+    expect(api.commandTimeoutMs).toBeGreaterThan(0);
+    expect(api.readyTimeoutMs).toBeLessThan(3000);
+    expect(worker).toMatchObject({ offlineQueue: true, commandTimeoutMs: 0, reconnectAttempts: 0 });
+  });
+
+  it('names every invalid variable', () => {
+    expect(() => parseConfig({ DB_POOL_MAX: 'many', REDIS_URL: 'http://x' })).toThrow(
+      expect.objectContaining({
+        issues: expect.arrayContaining([expect.stringMatching(/^DB_POOL_MAX/), expect.stringMatching(/^REDIS_URL/)]),
+      }),
+    );
+  });
+
+  it('rejects an unknown profile and min above max', () => {
+    expect(() => parseConfig({ AGENDA_PROFILE: 'batch' })).toThrow(ConfigError);
+    expect(() => parseConfig({ DB_POOL_MIN: '3', DB_POOL_MAX: '2' })).toThrow(/DB_POOL_MIN/);
+  });
+
+  it('derives the job function name from service and stage', () => {
+    expect(parseConfig({ STAGE: 'prod' }).aws.jobFunctionName).toBe('agenda-prod-jobRunner');
+  });
+});

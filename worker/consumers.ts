@@ -1,0 +1,45 @@
+import { Worker } from 'bullmq';
+import type { Config } from '../lib/config';
+import { logger } from '../lib/observability/logger';
+import { QUEUE_NAMES } from '../lib/queues/names';
+import type Redis from 'ioredis';
+import { processorFor } from './dispatch';
+
+/**
+ * One BullMQ Worker per queue, all on the shared Redis client (each Worker adds its own blocking
+ * connection, which BullMQ duplicates from it). Concurrency and execution mode come from config.
+ */
+export function startConsumers(config: Config, redis: Redis): Worker[] {
+  return QUEUE_NAMES.map((queue) => {
+    const mode = config.worker.mode[queue];
+    const worker = new Worker(queue, processorFor(queue, mode), {
+      connection: redis,
+      prefix: config.queues.prefix,
+      concurrency: config.worker.concurrency[queue],
+    });
+    worker.on('error', (err) => logger.error('worker.error', { queue, error: err.message }));
+    worker.on('stalled', (jobId) => logger.warn('worker.job_stalled', { queue, jobId }));
+    logger.info('worker.started', { queue, mode, concurrency: config.worker.concurrency[queue] });
+    return worker;
+  });
+}
+
+/**
+ * Stops taking jobs and lets active ones finish within `timeoutMs`. Past the bound the workers are
+ * closed by force: their unfinished jobs keep their lock until it expires, then BullMQ's stalled-job
+ * check hands them to another worker (at-least-once), so nothing is lost.
+ */
+export async function stopConsumers(workers: Worker[], timeoutMs: number): Promise<'drained' | 'forced'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'forced'>((resolve) => {
+    timer = setTimeout(() => resolve('forced'), timeoutMs);
+  });
+  const drained = Promise.all(workers.map((w) => w.close())).then(() => 'drained' as const);
+  const outcome = await Promise.race([drained, timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'forced') {
+    logger.warn('worker.drain_timeout', { timeoutMs });
+    await Promise.all(workers.map((w) => w.close(true)));
+  }
+  return outcome;
+}

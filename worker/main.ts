@@ -1,0 +1,55 @@
+import './profile';
+import { getConfig } from '../lib/config';
+import { getDb } from '../lib/db/client';
+import { closeAll } from '../lib/lifecycle/close-all';
+import { logger } from '../lib/observability/logger';
+import { getRedis, readEvictionPolicy } from '../lib/redis/client';
+import { startConsumers, stopConsumers } from './consumers';
+import { startHealthServer } from './health-server';
+
+/**
+ * The worker container: BullMQ consumers for the four queues, a health endpoint, and a graceful
+ * shutdown on SIGTERM/SIGINT (stop taking jobs, drain within a bound, close connections).
+ */
+async function main(): Promise<void> {
+  const config = getConfig();
+  const redis = await getRedis();
+  const policy = await readEvictionPolicy(redis);
+  if (policy !== 'noeviction') {
+    const message =
+      `Redis maxmemory-policy is "${policy}", but BullMQ needs "noeviction": under any other policy Redis may ` +
+      `delete queued jobs. Set it (redis-cli CONFIG SET maxmemory-policy noeviction, or the parameter group on a ` +
+      `managed service)` + (config.worker.requireNoEviction ? '.' : '; starting anyway (WORKER_REQUIRE_NOEVICTION=false).');
+    logger.error('worker.redis_eviction_policy', { policy });
+    console.error(message);
+    if (config.worker.requireNoEviction) process.exit(78); // EX_CONFIG
+  }
+  await getDb();
+  const workers = startConsumers(config, redis);
+  const health = await startHealthServer(config, workers);
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('worker.forced_exit', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('worker.stopping', { signal, timeoutMs: config.worker.shutdownTimeoutMs });
+    health.markDraining();
+    const outcome = await stopConsumers(workers, config.worker.shutdownTimeoutMs);
+    await health.close();
+    await closeAll();
+    logger.info('worker.stopped', { outcome });
+    process.exit(0);
+  };
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
+  logger.info('worker.ready', { queues: workers.map((w) => w.name), healthPort: health.port, prefix: config.queues.prefix });
+}
+
+main().catch((err: Error) => {
+  logger.error('worker.start_failed', { error: err.message });
+  console.error(`worker failed to start: ${err.message}`);
+  process.exit(1);
+});
