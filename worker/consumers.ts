@@ -16,6 +16,8 @@ export function startConsumers(config: Config, redis: Redis): Worker[] {
       connection: redis,
       prefix: config.queues.prefix,
       concurrency: config.worker.concurrency[queue],
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
     });
     worker.on('error', (err) => logger.error('worker.error', { queue, error: err.message }));
     worker.on('stalled', (jobId) => logger.warn('worker.job_stalled', { queue, jobId }));
@@ -25,9 +27,10 @@ export function startConsumers(config: Config, redis: Redis): Worker[] {
 }
 
 /**
- * Stops taking jobs and lets active ones finish within `timeoutMs`. Past the bound the workers are
- * closed by force: their unfinished jobs keep their lock until it expires, then BullMQ's stalled-job
- * check hands them to another worker (at-least-once), so nothing is lost.
+ * Stops taking jobs and lets active ones finish within `timeoutMs`. Past the bound the caller exits
+ * anyway: unfinished jobs keep their lock until it expires (WORKER_LOCK_DURATION_MS), then BullMQ's
+ * stalled-job check hands them to another worker (at-least-once), so nothing is lost.
+ * (BullMQ's `close(true)` cannot help here: once a graceful close is under way it returns that.)
  */
 export async function stopConsumers(workers: Worker[], timeoutMs: number): Promise<'drained' | 'forced'> {
   let timer: NodeJS.Timeout | undefined;
@@ -38,8 +41,7 @@ export async function stopConsumers(workers: Worker[], timeoutMs: number): Promi
   const outcome = await Promise.race([drained, timedOut]);
   clearTimeout(timer);
   if (outcome === 'forced') {
-    logger.warn('worker.drain_timeout', { timeoutMs });
-    await Promise.all(workers.map((w) => w.close(true)));
+    logger.warn('worker.drain_timeout', { timeoutMs, note: 'unfinished jobs return to the queue when their lock expires' });
   }
   return outcome;
 }

@@ -1,4 +1,5 @@
 import './profile';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getConfig } from '../lib/config';
 import { getDb } from '../lib/db/client';
 import { closeAll } from '../lib/lifecycle/close-all';
@@ -30,16 +31,16 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn('worker.forced_exit', { signal });
-      process.exit(1);
-    }
+    // A terminal's Ctrl-C reaches npm, tsx and node alike, so one gesture can arrive twice; the
+    // drain is bounded anyway (WORKER_SHUTDOWN_TIMEOUT_MS), so repeats are ignored.
+    if (stopping) return;
     stopping = true;
     logger.info('worker.stopping', { signal, timeoutMs: config.worker.shutdownTimeoutMs });
     health.markDraining();
     const outcome = await stopConsumers(workers, config.worker.shutdownTimeoutMs);
     await health.close();
-    await closeAll();
+    // Bounded too: a connection busy with an abandoned job must not keep the container alive.
+    await Promise.race([closeAll(), sleep(5_000)]);
     logger.info('worker.stopped', { outcome });
     process.exit(0);
   };

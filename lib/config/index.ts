@@ -48,6 +48,10 @@ export interface Config {
     mode: Record<QueueName, 'inline' | 'lambda'>;
     healthPort: number;
     shutdownTimeoutMs: number;
+    /** How long a job stays locked to a worker that stopped renewing it (crash, SIGKILL). */
+    lockDurationMs: number;
+    /** How often workers look for jobs whose lock expired and hand them out again. */
+    stalledIntervalMs: number;
     requireNoEviction: boolean;
   };
 }
@@ -106,6 +110,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       mode: perQueue((Q) => e[`WORKER_MODE_${Q}` as keyof typeof e] as 'inline' | 'lambda'),
       healthPort: e.WORKER_HEALTH_PORT,
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+      lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       requireNoEviction: e.WORKER_REQUIRE_NOEVICTION,
     },
   };

@@ -48,6 +48,8 @@ export const envSchema = z.object({
   WORKER_MODE_RENOVACAO: execMode.default('inline'),
   WORKER_HEALTH_PORT: int(0, 65_535).default(3100),
   WORKER_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
+  WORKER_LOCK_DURATION_MS: int(1_000, 3_600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   WORKER_REQUIRE_NOEVICTION: bool.default(true),
 });
 

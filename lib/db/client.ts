@@ -8,10 +8,13 @@ import { isConnectionLost, isPoolExhausted } from './connection-errors';
 import { PrismaClient } from './generated/client';
 import { createPool, poolStats } from './pool';
 
-/** Reads that are safe to run again on a fresh connection when the first one was found dead. */
+/**
+ * Model reads that are safe to run again on a fresh connection when the first one was found dead.
+ * Raw queries are not retried: they may write (UPDATE ... RETURNING, nextval()).
+ */
 const RETRYABLE_READS = new Set([
   'findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany',
-  'count', 'aggregate', 'groupBy', '$queryRaw', '$queryRawUnsafe',
+  'count', 'aggregate', 'groupBy',
 ]);
 
 function createClient(pool: Pool) {
@@ -116,6 +119,8 @@ async function startupCheck(s: DbState): Promise<Db> {
       cause: err,
     });
   }
+  // The first Prisma query loads its query compiler (WASM): pay that at cold start, not mid-request.
+  await s.client.$queryRaw`SELECT 1`;
   logger.info('db.pool.connected', {
     profile,
     attempts,

@@ -103,10 +103,16 @@ async function ensureDatabase(databaseUrl: string, log: (line: string) => void):
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created concurrently
-      });
-      log(`created database ${name}`);
+      const created = await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).then(
+        () => true,
+        (err: { code?: string }) => {
+          // Created concurrently: 42P04 when the other CREATE committed before ours started, 23505 (on
+          // pg_database_datname_index) when the two raced; either way the database now exists.
+          if (err.code !== '42P04' && err.code !== '23505') throw err;
+          return false;
+        },
+      );
+      if (created) log(`created database ${name}`);
     }
   } finally {
     await admin.end();

@@ -18,7 +18,7 @@ const queues = new Map<QueueName, Promise<Queue>>();
  * Redis with PING (up to QUEUE_CONNECT_ATTEMPTS tries, progressive delay) before creating the queue;
  * a failed creation is forgotten so the next call tries again.
  */
-function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
+async function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
   let pending = queues.get(name);
   if (!pending) {
     pending = createQueue(name).catch((err) => {
@@ -27,7 +27,11 @@ function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
     });
     queues.set(name, pending);
   }
-  return pending as Promise<TypedQueue<Q>>;
+  const queue = await pending;
+  // The shared connection may have died since the queue was created (e.g. while the container was
+  // frozen): wait, bounded, for its reconnect rather than failing the caller's command at once.
+  await getRedis();
+  return queue as TypedQueue<Q>;
 }
 
 async function createQueue(name: QueueName): Promise<Queue> {
@@ -38,7 +42,14 @@ async function createQueue(name: QueueName): Promise<Queue> {
       await c.ping();
       return c;
     },
-    { numOfAttempts: cfg.connectAttempts, startingDelay: 100, timeMultiple: 2 },
+    {
+      numOfAttempts: cfg.connectAttempts,
+      startingDelay: 100,
+      timeMultiple: 2,
+      // getRedis() already waited its bounded ready timeout; waiting it again per attempt would
+      // multiply the bound (3 x 1.5 s for functions). Only a failed PING on a ready link is retried.
+      retry: (err: unknown) => !(err instanceof DependencyUnavailableError),
+    },
   ).catch((err: unknown) => {
     if (err instanceof DependencyUnavailableError) throw err;
     throw new DependencyUnavailableError('queue', `Queue ${name} unavailable: ${(err as Error).message}`, { cause: err });
@@ -49,6 +60,12 @@ async function createQueue(name: QueueName): Promise<Queue> {
     defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
   });
   queue.on('error', (err) => logger.warn('queue.error', { queue: name, error: err.message }));
+  // BullMQ checks the server (INFO) in the background; a failure there would poison this queue for
+  // the container's life, so wait for it here, where a failure is forgotten and retried.
+  await queue.waitUntilReady().catch(async (err: unknown) => {
+    await queue.close().catch(() => undefined);
+    throw new DependencyUnavailableError('queue', `Queue ${name} unavailable: ${(err as Error).message}`, { cause: err });
+  });
   logger.info('queue.created', { queue: name, prefix: cfg.prefix });
   return queue;
 }

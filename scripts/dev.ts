@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * `npm run dev`: migrations, demo data, then serverless offline (HTTP, WebSocket and Lambda ports)
+ * and the worker together, with their URLs printed. Ctrl-C stops both.
+ */
+const root = path.join(__dirname, '..');
+if (existsSync(path.join(root, '.env'))) process.loadEnvFile(path.join(root, '.env'));
+
+const env = process.env;
+env.AGENDA_PROFILE = 'api';
+env.DATABASE_URL ??= 'postgresql://postgres@127.0.0.1:5432/agenda';
+env.REDIS_URL ??= 'redis://127.0.0.1:6379';
+env.HTTP_PORT ??= '3000';
+env.WEBSOCKET_PORT ??= '3001';
+env.LAMBDA_PORT ??= '3002';
+env.WORKER_HEALTH_PORT ??= '3100';
+env.LAMBDA_ENDPOINT ??= `http://localhost:${env.LAMBDA_PORT}`;
+env.ADMIN_SECRET ??= `dev-${randomBytes(12).toString('hex')}`;
+// serverless-offline accepts any credentials; the SDK only needs some to sign requests.
+env.AWS_ACCESS_KEY_ID ??= 'local';
+env.AWS_SECRET_ACCESS_KEY ??= 'local';
+env.SLS_TELEMETRY_DISABLED = '1';
+env.SLS_NOTIFICATIONS_MODE = 'off';
+env.LOG_LEVEL ??= 'WARN';
+
+const children: ChildProcess[] = [];
+
+function start(label: string, command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream! }).on('line', (line) => console.log(`[${label}] ${line}`));
+  }
+  child.on('exit', (code, signal) => {
+    console.log(`[${label}] exited (${signal ?? code})`);
+    if (!stopping) void stop(1);
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((r) => r.status < 500, () => false);
+    if (ok) return;
+    await sleep(500);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  stopping = true;
+  for (const child of children) {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGINT');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  const deadline = Date.now() + 30_000;
+  while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
+  for (const child of children) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+  process.exit(code);
+}
+
+async function main() {
+  const { migrate } = await import('../lib/db/migrator');
+  const result = await migrate({
+    databaseUrl: env.DATABASE_URL!,
+    migrationsDir: path.join(root, 'prisma', 'migrations'),
+    createDatabase: true,
+  });
+  console.log(`[dev] migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
+  const { seed } = await import('../prisma/seed');
+  const { closeAll } = await import('../lib/lifecycle/close-all');
+  const seeded = await seed();
+  await closeAll();
+  console.log(`[dev] demo data: clinic ${seeded.clinicId}`);
+
+  const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+  start('api', bin('serverless'), ['offline', 'start']);
+  start('worker', bin('tsx'), ['worker/main.ts'], { AGENDA_PROFILE: 'worker' });
+  await Promise.all([
+    waitFor(`http://localhost:${env.HTTP_PORT}/health`, 120_000),
+    waitFor(`http://localhost:${env.WORKER_HEALTH_PORT}/health`, 60_000),
+  ]);
+  console.log(`
+  Agenda is running (Ctrl-C stops everything)
+
+    HTTP API        http://localhost:${env.HTTP_PORT}        (try: curl http://localhost:${env.HTTP_PORT}/health)
+    WebSocket API   ws://localhost:${env.WEBSOCKET_PORT}
+    Lambda invoke   ${env.LAMBDA_ENDPOINT}
+    Worker health   http://localhost:${env.WORKER_HEALTH_PORT}/health
+    Admin secret    ${env.ADMIN_SECRET}
+    Demo clinic     ${seeded.clinicId}
+`);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+main().catch((err: Error) => {
+  console.error(`[dev] ${err.message}`);
+  void stop(1);
+});

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const root = path.join(__dirname, '..', '..');
+const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+
+/** A free TCP port on loopback, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Started {
+  proc: ChildProcess;
+  output: () => string;
+  /** Sends a signal to the whole process group and waits for the exit code. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Started {
+  const proc = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    output: () => out,
+    async stop(signal = 'SIGTERM', timeoutMs = 30_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      try {
+        process.kill(-proc.pid!, signal);
+      } catch {
+        return proc.exitCode;
+      }
+      const code = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        process.kill(-proc.pid!, 'SIGKILL');
+        throw new Error(`process did not exit within ${timeoutMs} ms after ${signal}\n${out.slice(-2000)}`);
+      }
+      return code;
+    },
+  };
+}
+
+async function waitHttp(url: string, timeoutMs: number, started: Started): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (started.proc.exitCode !== null) throw new Error(`process exited early:\n${started.output().slice(-3000)}`);
+    const ok = await fetch(url).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms:\n${started.output().slice(-3000)}`);
+}
+
+/** The env a child needs to share this test file's database, Redis and queue prefix. */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+    LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? 'INFO',
+    ...extra,
+  };
+}
+
+export interface Worker extends Started {
+  healthUrl: string;
+}
+
+/** Starts the worker container's entry point (`npm run worker`) and waits for its health endpoint. */
+export async function startWorker(extra: NodeJS.ProcessEnv = {}): Promise<Worker> {
+  const port = await freePort();
+  const started = launch(bin('tsx'), ['worker/main.ts'], childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), ...extra }));
+  const healthUrl = `http://127.0.0.1:${port}/health`;
+  await waitHttp(healthUrl, 30_000, started);
+  return { ...started, healthUrl };
+}
+
+export interface Offline extends Started {
+  httpUrl: string;
+  lambdaUrl: string;
+  websocketUrl: string;
+}
+
+/** Starts `serverless offline` on free ports and waits until its HTTP API answers /health. */
+export async function startOffline(extra: NodeJS.ProcessEnv = {}): Promise<Offline> {
+  const [http, ws, lambda] = [await freePort(), await freePort(), await freePort()];
+  const started = launch(
+    bin('serverless'),
+    ['offline', 'start'],
+    childEnv({ HTTP_PORT: String(http), WEBSOCKET_PORT: String(ws), LAMBDA_PORT: String(lambda), ...extra }),
+  );
+  const httpUrl = `http://localhost:${http}`;
+  await waitHttp(`${httpUrl}/health`, 120_000, started);
+  return { ...started, httpUrl, lambdaUrl: `http://localhost:${lambda}`, websocketUrl: `ws://localhost:${ws}` };
+}
