@@ -1,0 +1,57 @@
+import { waitProcessed } from '../support/canary';
+import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
+
+const ADMIN_SECRET = 'offline-test-admin-secret';
+const auth = { authorization: `Bearer ${ADMIN_SECRET}`, 'content-type': 'application/json' };
+let offline: Offline;
+let worker: Worker | undefined;
+
+beforeAll(async () => {
+  offline = await startOffline({ ADMIN_SECRET });
+}, 150_000);
+
+afterAll(async () => {
+  await worker?.stop('SIGTERM');
+  await offline?.stop('SIGINT');
+});
+
+async function getJson(path: string, init?: RequestInit): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${offline.httpUrl}${path}`, init);
+  return { status: res.status, body: await res.json() };
+}
+
+describe('through serverless-offline', () => {
+  it('serves /health from one warm container', async () => {
+    const first = await getJson('/health');
+    const second = await getJson('/health');
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body.container.containerId).toBe(first.body.container.containerId);
+    expect(second.body.invocation.coldStart).toBe(false);
+    expect(second.body.invocation.invocation).toBe(first.body.invocation.invocation + 1);
+    expect(second.body.checks.database.pool).toMatchObject({ max: 2, min: 1 });
+    expect(second.body.checks.database.pool.total).toBeLessThanOrEqual(2);
+  });
+
+  it('answers a bad request with 400 and a body naming the field', async () => {
+    const res = await getJson('/admin/canaries', { method: 'POST', headers: auth, body: '{"queue":"nope"}' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'validation_failed', details: [{ field: 'queue' }] });
+  });
+
+  it('runs a queue job inside the job Lambda when the worker dispatches to Lambda', async () => {
+    worker = await startWorker({ WORKER_MODE_AGENDA: 'lambda', LAMBDA_ENDPOINT: offline.lambdaUrl });
+    const res = await getJson('/admin/canaries', { method: 'POST', headers: auth, body: '{"queue":"agenda"}' });
+    expect(res.status).toBe(202);
+    const [row] = await waitProcessed([res.body.id], 60_000);
+    expect(row).toMatchObject({ status: 'processed', mode: 'lambda', attempts: 1 });
+
+    // The same canary seen through the API.
+    const seen = await getJson(`/admin/canaries/${res.body.id}`, { headers: auth });
+    expect(seen.body).toMatchObject({ id: res.body.id, status: 'processed', mode: 'lambda' });
+    // Processed by the job Lambda's container, not by the worker process itself.
+    const workerHealth = (await fetch(worker.healthUrl).then((r) => r.json())) as { container: { containerId: string } };
+    expect(row!.processed_by).toMatch(/^[0-9a-f]{8}$/);
+    expect(row!.processed_by).not.toBe(workerHealth.container.containerId);
+  });
+});
