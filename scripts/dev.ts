@@ -21,6 +21,7 @@ env.WEBSOCKET_PORT ??= '3001';
 env.LAMBDA_PORT ??= '3002';
 env.WORKER_HEALTH_PORT ??= '3100';
 env.LAMBDA_ENDPOINT ??= `http://localhost:${env.LAMBDA_PORT}`;
+env.WEBSOCKET_ENDPOINT ??= `http://localhost:${env.WEBSOCKET_PORT}`;
 env.ADMIN_SECRET ??= `dev-${randomBytes(12).toString('hex')}`;
 // serverless-offline accepts any credentials; the SDK only needs some to sign requests.
 env.AWS_ACCESS_KEY_ID ??= 'local';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { getCanary, requestCanary } from '../../lib/canary/service';
 import { requireAdmin } from '../../lib/http/admin-auth';
-import { parseJsonBody, validate } from '../../lib/http/body';
+import { parseJsonBody } from '../../lib/http/body';
+import { validate } from '../../lib/validation/validate';
 import { httpHandler } from '../../lib/http/handler';
 import { json } from '../../lib/http/response';
 import { QUEUE_NAMES } from '../../lib/queues/names';

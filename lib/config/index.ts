@@ -41,7 +41,13 @@ export interface Config {
     offlineQueue: boolean;
   };
   queues: { prefix: string; connectAttempts: number };
-  aws: { region: string; lambdaEndpoint?: string; jobFunctionName: string };
+  aws: {
+    region: string;
+    lambdaEndpoint?: string;
+    /** Management API endpoint for WebSocket pushes; derived from the event when unset (AWS). */
+    websocketEndpoint?: string;
+    jobFunctionName: string;
+  };
   adminSecret?: string;
   worker: {
     concurrency: Record<QueueName, number>;
@@ -102,6 +108,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     aws: {
       region: e.AWS_REGION,
       lambdaEndpoint: e.LAMBDA_ENDPOINT,
+      websocketEndpoint: e.WEBSOCKET_ENDPOINT,
       jobFunctionName: e.JOB_FUNCTION_NAME ?? `${e.SERVICE_NAME}-${e.STAGE}-jobRunner`,
     },
     adminSecret: e.ADMIN_SECRET,

@@ -34,9 +34,12 @@ export const envSchema = z.object({
 
   AWS_REGION: z.string().default('us-east-1'),
   LAMBDA_ENDPOINT: z.url().optional(),
+  WEBSOCKET_ENDPOINT: z.url().optional(),
   JOB_FUNCTION_NAME: z.string().optional(),
 
   ADMIN_SECRET: z.string().min(16).optional(),
+  // Read by the logger at import (it must log even an invalid config); listed here to be validated.
+  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']).default('INFO'),
 
   WORKER_CONCURRENCY_AGENDA: int(1, 200).default(5),
   WORKER_CONCURRENCY_WEBHOOK: int(1, 200).default(10),

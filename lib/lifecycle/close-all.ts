@@ -1,3 +1,4 @@
+import { closeApiGatewayClients } from '../aws/apigateway';
 import { closeLambdaClient } from '../aws/lambda';
 import { closeDb } from '../db/client';
 import { logger } from '../observability/logger';
@@ -15,5 +16,6 @@ export async function closeAll(): Promise<void> {
   await closeRedis();
   await closeDb();
   closeLambdaClient();
+  closeApiGatewayClients();
   logger.info('connections.closed');
 }

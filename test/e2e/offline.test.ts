@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { waitProcessed } from '../support/canary';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
 
@@ -53,5 +54,31 @@ describe('through serverless-offline', () => {
     const workerHealth = (await fetch(worker.healthUrl).then((r) => r.json())) as { container: { containerId: string } };
     expect(row!.processed_by).toMatch(/^[0-9a-f]{8}$/);
     expect(row!.processed_by).not.toBe(workerHealth.container.containerId);
+  });
+
+  it('answers WebSocket pings from a socket-profile container with a lazy pool of one', async () => {
+    const socket = new WebSocket(offline.websocketUrl);
+    const messages: any[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const next = async (payload: string) => {
+      const before = messages.length;
+      socket.send(payload);
+      const deadline = Date.now() + 20_000;
+      while (messages.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return messages[before];
+    };
+    try {
+      const first = await next('{"action":"ping"}');
+      const second = await next('{"action":"ping"}');
+      expect(first).toMatchObject({ type: 'pong', profile: 'socket', database: { status: 'up', pool: { max: 1, min: 0 } } });
+      expect(second).toMatchObject({ type: 'pong', coldStart: false, containerId: first.containerId });
+      expect(second.database.pool.total).toBe(1);
+      const bad = await next('{"action":"dance"}');
+      expect(bad).toMatchObject({ type: 'error', code: 'validation_failed', details: [{ field: 'action' }] });
+      expect(await next('not json')).toMatchObject({ type: 'error', code: 'validation_failed' });
+    } finally {
+      socket.close();
+    }
   });
 });

@@ -101,7 +101,13 @@ export async function startOffline(extra: NodeJS.ProcessEnv = {}): Promise<Offli
   const started = launch(
     bin('serverless'),
     ['offline', 'start'],
-    childEnv({ HTTP_PORT: String(http), WEBSOCKET_PORT: String(ws), LAMBDA_PORT: String(lambda), ...extra }),
+    childEnv({
+      HTTP_PORT: String(http),
+      WEBSOCKET_PORT: String(ws),
+      LAMBDA_PORT: String(lambda),
+      WEBSOCKET_ENDPOINT: `http://localhost:${ws}`,
+      ...extra,
+    }),
   );
   const httpUrl = `http://localhost:${http}`;
   await waitHttp(`${httpUrl}/health`, 120_000, started);
