@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { post } from '../support/invoke';
 import { readCanaries, waitProcessed } from '../support/canary';
@@ -103,5 +105,14 @@ describe('worker container', () => {
     workers.push(await startWorker(fast));
     const rows = await waitProcessed(ids, 30_000);
     expect(rows).toHaveLength(2);
+  });
+
+  it('runs from the single-file bundle the Dockerfile ships', async () => {
+    execFileSync('npm', ['run', '--silent', 'build:worker'], { cwd: path.join(__dirname, '..', '..'), stdio: 'pipe' });
+    const worker = await startWorker({}, 'bundle');
+    workers.push(worker);
+    const [id] = await enqueue(1, 0);
+    expect((await waitProcessed([id!]))[0]).toMatchObject({ mode: 'inline' });
+    expect(await worker.stop('SIGTERM')).toBe(0);
   });
 });

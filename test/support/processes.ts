@@ -80,10 +80,15 @@ export interface Worker extends Started {
   healthUrl: string;
 }
 
-/** Starts the worker container's entry point (`npm run worker`) and waits for its health endpoint. */
-export async function startWorker(extra: NodeJS.ProcessEnv = {}): Promise<Worker> {
+/**
+ * Starts the worker container's entry point and waits for its health endpoint: from source as
+ * `npm run worker` does, or the bundle the Dockerfile ships (`npm run build:worker`).
+ */
+export async function startWorker(extra: NodeJS.ProcessEnv = {}, from: 'source' | 'bundle' = 'source'): Promise<Worker> {
   const port = await freePort();
-  const started = launch(bin('tsx'), ['worker/main.ts'], childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), ...extra }));
+  const [command, args] =
+    from === 'source' ? [bin('tsx'), ['worker/main.ts']] : [process.execPath, ['--enable-source-maps', 'dist/worker/main.js']];
+  const started = launch(command, args, childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), ...extra }));
   const healthUrl = `http://127.0.0.1:${port}/health`;
   await waitHttp(healthUrl, 30_000, started);
   return { ...started, healthUrl };

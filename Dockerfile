@@ -1,0 +1,25 @@
+# The worker container: BullMQ consumers for the four queues (see worker/).
+# Build: docker build -t agenda-worker .   Run: docker run --env-file .env -p 3100:3100 agenda-worker
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json prisma.config.ts ./
+COPY scripts/prisma-generate.cjs scripts/
+COPY prisma ./prisma
+# postinstall generates the Prisma client from prisma/schema.prisma.
+RUN npm ci
+COPY . .
+RUN npm run build:worker
+
+# One self-contained bundle (Prisma's query compiler, BullMQ's scripts included): no node_modules.
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production AGENDA_PROFILE=worker WORKER_HEALTH_PORT=3100
+WORKDIR /app
+COPY --from=build /app/dist/worker ./
+USER node
+EXPOSE 3100
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s \
+  CMD node -e "fetch('http://127.0.0.1:'+process.env.WORKER_HEALTH_PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# SIGTERM drains: no new jobs, active ones finish within WORKER_SHUTDOWN_TIMEOUT_MS (keep it below the
+# platform's stop timeout, e.g. ECS stopTimeout or Kubernetes terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
+CMD ["node", "--enable-source-maps", "main.js"]
