@@ -1,3 +1,6 @@
-// Imported first by worker/main.ts: the worker container runs under the worker connection profile
-// (larger pool, Redis that waits through faults) unless told otherwise.
+import { existsSync } from 'node:fs';
+
+// Imported first by worker/main.ts, before anything reads the environment: a local .env (never
+// overriding real environment variables), then the worker connection profile by default.
+if (existsSync('.env')) process.loadEnvFile('.env');
 process.env.AGENDA_PROFILE ??= 'worker';
