@@ -47,7 +47,7 @@ export async function getRedis(): Promise<Redis> {
   const config = getConfig();
   client ??= createRedis(config);
   const c = client;
-  if (c.status === 'ready' && pingValidated) return c;
+  if (isUsable(c) && pingValidated) return c;
   if (c.status === 'end' || c.status === 'wait') c.connect().catch(() => undefined); // surfaces below
   try {
     await waitReady(c, config.redis.readyTimeoutMs);
@@ -63,8 +63,18 @@ export async function getRedis(): Promise<Redis> {
   }
 }
 
+/**
+ * `ready` alone is not enough: when the server closed the socket (idle timeout, CLIENT KILL,
+ * failover, typically while the container was frozen) ioredis keeps status `ready` until it
+ * processes the close, and without the offline queue every command fails at once. Such a client is
+ * waited on (its reconnect emits `ready` again), like any other not-ready client.
+ */
+function isUsable(c: Redis): boolean {
+  return c.status === 'ready' && c.stream?.writable === true;
+}
+
 function waitReady(c: Redis, timeoutMs: number): Promise<void> {
-  if (c.status === 'ready') return Promise.resolve();
+  if (isUsable(c)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => finish(new Error(`not ready within ${timeoutMs} ms (status ${c.status})`)), timeoutMs);
     const onReady = () => finish();

@@ -1,0 +1,213 @@
+/**
+ * Redis unreachable, through a real TCP proxy (the shared Redis is never touched): functions must
+ * answer 503 naming the dependency within 3 s (a requirement bound: API Gateway gives up at 29 s
+ * and callers should learn quickly), write nothing half-way, and recover on their own when Redis
+ * comes back, in the same container (module registry), without a restart.
+ */
+import { randomInt } from 'node:crypto';
+import { Client } from 'pg';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { get, post, type InvokeResult } from '../support/invoke';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+const BOUND_MS = 3_000;
+const ADMIN_SECRET = 'dependency-down-test-secret-0123456789';
+const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
+
+type Container = {
+  health: typeof import('../../functions/http/health').handler;
+  createCanary: typeof import('../../functions/http/admin-canaries').create;
+  getQueueByName: typeof import('../../lib/queues/queues').getQueueByName;
+  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
+  getConfig: typeof import('../../lib/config').getConfig;
+};
+
+/** A fresh module registry: a new simulated Lambda container reading the current env. */
+async function loadContainer(): Promise<Container> {
+  jest.resetModules();
+  return {
+    health: (await import('../../functions/http/health')).handler,
+    createCanary: (await import('../../functions/http/admin-canaries')).create,
+    getQueueByName: (await import('../../lib/queues/queues')).getQueueByName,
+    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
+    getConfig: (await import('../../lib/config')).getConfig,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let proxy: TcpProxy;
+let pgObserver: Client;
+const createdCanaryIds: string[] = [];
+
+beforeAll(async () => {
+  const target = new URL(TEST_REDIS_URL);
+  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  process.env.AGENDA_PROFILE = 'api';
+  process.env.REDIS_URL = proxy.urlFor(TEST_REDIS_URL);
+  process.env.ADMIN_SECRET = ADMIN_SECRET;
+  pgObserver = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'agenda-test-observer' });
+  await pgObserver.connect();
+});
+
+afterAll(async () => {
+  if (createdCanaryIds.length > 0) {
+    await pgObserver.query('DELETE FROM canary_runs WHERE id = ANY($1::uuid[])', [createdCanaryIds]);
+  }
+  await pgObserver?.end();
+  await proxy?.close();
+});
+
+/** Rows with this (test-unique) work_ms: what a request left in canary_runs. */
+async function canaryRows(workMs: number): Promise<{ id: string }[]> {
+  const { rows } = await pgObserver.query<{ id: string }>('SELECT id FROM canary_runs WHERE work_ms = $1', [workMs]);
+  return rows;
+}
+
+/** A work_ms no other request (or other test file sharing the database) will use. */
+const uniqueWorkMs = () => randomInt(10_000, 60_000);
+
+async function timed<T extends InvokeResult>(call: () => Promise<T>): Promise<T & { measuredMs: number }> {
+  const started = Date.now();
+  const res = await call();
+  return { ...res, measuredMs: Date.now() - started };
+}
+
+function expectRedisDown503(res: InvokeResult & { measuredMs: number }) {
+  expect(res.status).toBe(503);
+  expect(res.body.status).toBe('unavailable');
+  expect(res.body.down).toEqual(expect.arrayContaining(['redis', 'queues']));
+  expect(res.body.down).not.toContain('database');
+  expect(res.body.checks.redis.error).toEqual(expect.any(String));
+  expect(res.measuredMs).toBeLessThan(BOUND_MS);
+}
+
+function expectCanary503(res: InvokeResult & { measuredMs: number }) {
+  expect(res.status).toBe(503);
+  expect(res.headers['content-type']).toMatch(/application\/json/);
+  expect(res.headers['retry-after']).toBeDefined();
+  expect(res.body).toEqual({
+    error: {
+      code: 'dependency_unavailable',
+      message: expect.stringMatching(/Redis|queue/i),
+      details: { dependency: expect.stringMatching(/^(redis|queue)$/) },
+    },
+  });
+  expect(res.measuredMs).toBeLessThan(BOUND_MS);
+}
+
+async function expectCanaryQueued(c: Container, res: InvokeResult, workMs: number) {
+  expect(res.status).toBe(202);
+  expect(res.body).toMatchObject({ id: expect.any(String), queue: 'agenda', workMs, status: 'queued' });
+  createdCanaryIds.push(res.body.id);
+  expect(res.headers.location).toBe(`/admin/canaries/${res.body.id}`);
+  const job = await (await c.getQueueByName('agenda')).getJob(`canary-${res.body.id}`);
+  expect(job).toBeDefined();
+  expect(job!.name).toBe('system.canary');
+  expect(job!.data).toEqual({ canaryId: res.body.id });
+  expect(await canaryRows(workMs)).toEqual([{ id: res.body.id }]);
+}
+
+describe('warm container: Redis goes away, then comes back', () => {
+  let c: Container;
+
+  beforeAll(async () => {
+    await proxy.up();
+    c = await loadContainer();
+    expect(c.getConfig().redis.url).toContain(`:${proxy.port}`);
+  });
+  afterAll(async () => {
+    await proxy.up();
+    const q = await c?.getQueueByName('agenda').catch(() => undefined);
+    await q?.obliterate({ force: true }).catch(() => undefined);
+    await c?.closeAll();
+  });
+
+  it('is healthy and enqueues before the fault', async () => {
+    expect((await get(c.health, '/health')).status).toBe(200);
+    const workMs = uniqueWorkMs();
+    await expectCanaryQueued(c, await post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }), workMs);
+  });
+
+  it('answers 503 within 3 s while Redis is down, and writes no canary row', async () => {
+    await proxy.down();
+
+    const health = await timed(() => get(c.health, '/health'));
+    expectRedisDown503(health);
+    expect(health.body.checks.database.status).toBe('up');
+
+    const workMs = uniqueWorkMs();
+    const canary = await timed(() => post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }));
+    expectCanary503(canary);
+    expect(await canaryRows(workMs)).toEqual([]);
+
+    // Stay down long enough for ioredis to give up reconnecting (10 attempts, ~7.5 s with the api
+    // profile's delays): calls stay bounded in every client state ('reconnecting', then 'end').
+    const downSince = Date.now();
+    const timings: number[] = [health.measuredMs, canary.measuredMs];
+    while (Date.now() - downSince < 8_500) {
+      const h = await timed(() => get(c.health, '/health'));
+      expectRedisDown503(h);
+      timings.push(h.measuredMs);
+      const w = uniqueWorkMs();
+      const r = await timed(() => post(c.createCanary, '/admin/canaries', { workMs: w }, { headers: auth }));
+      expectCanary503(r);
+      expect(await canaryRows(w)).toEqual([]);
+      timings.push(r.measuredMs);
+      await sleep(500);
+    }
+    console.info(`dependency-down (warm): 503 timings while down, ms: ${timings.join(', ')}`);
+  });
+
+  it('recovers without a restart once Redis is back, and the canary job is in the queue', async () => {
+    await proxy.up();
+    const health = await timed(() => get(c.health, '/health'));
+    expect(health.status).toBe(200);
+    expect(health.body.down).toEqual([]);
+    expect(health.measuredMs).toBeLessThan(BOUND_MS);
+
+    const workMs = uniqueWorkMs();
+    const canary = await timed(() => post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }));
+    await expectCanaryQueued(c, canary, workMs);
+    expect(canary.measuredMs).toBeLessThan(BOUND_MS);
+    // Same container all along: the invocation counter kept counting.
+    expect(health.body.invocation.coldStart).toBe(false);
+    console.info(`dependency-down (warm): after up(), health ${health.measuredMs} ms, canary ${canary.measuredMs} ms`);
+  });
+});
+
+describe('cold container: Redis already down at the first invocation', () => {
+  let c: Container;
+
+  beforeAll(async () => {
+    await proxy.down();
+    c = await loadContainer();
+  });
+  afterAll(async () => {
+    await proxy.up();
+    const q = await c?.getQueueByName('agenda').catch(() => undefined);
+    await q?.obliterate({ force: true }).catch(() => undefined);
+    await c?.closeAll();
+  });
+
+  it('answers 503 within 3 s and fails before writing anything', async () => {
+    const health = await timed(() => get(c.health, '/health'));
+    expectRedisDown503(health);
+    expect(health.body.invocation.coldStart).toBe(true);
+
+    const workMs = uniqueWorkMs();
+    const canary = await timed(() => post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }));
+    expectCanary503(canary);
+    expect(await canaryRows(workMs)).toEqual([]);
+    console.info(`dependency-down (cold): health ${health.measuredMs} ms, canary ${canary.measuredMs} ms`);
+  });
+
+  it('recovers when Redis comes up', async () => {
+    await proxy.up();
+    const health = await get(c.health, '/health');
+    if (health.status !== 200) console.error(JSON.stringify(health.body, null, 1));
+    expect(health.status).toBe(200);
+    const workMs = uniqueWorkMs();
+    await expectCanaryQueued(c, await post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }), workMs);
+  });
+});
