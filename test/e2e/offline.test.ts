@@ -70,10 +70,20 @@ describe('through serverless-offline', () => {
     };
     try {
       const first = await next('{"action":"ping"}');
-      const second = await next('{"action":"ping"}');
       expect(first).toMatchObject({ type: 'pong', profile: 'socket', database: { status: 'up', pool: { max: 1, min: 0 } } });
-      expect(second).toMatchObject({ type: 'pong', coldStart: false, containerId: first.containerId });
-      expect(second.database.pool.total).toBe(1);
+      // The reply is pushed before the handler returns, so a ping sent at once may find that
+      // container still busy and get a new one, as on Lambda. Pings spaced out reach a warm one.
+      const seen = new Set<string>([first.containerId]);
+      let warm: any;
+      for (let i = 0; i < 10 && !warm; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const pong = await next('{"action":"ping"}');
+        if (!pong.coldStart && seen.has(pong.containerId)) warm = pong;
+        seen.add(pong.containerId);
+      }
+      expect(warm).toMatchObject({ type: 'pong', profile: 'socket', coldStart: false });
+      expect(warm.invocation).toBeGreaterThan(1);
+      expect(warm.database.pool.total).toBe(1); // the lazy pool opened its one connection and kept it
       const bad = await next('{"action":"dance"}');
       expect(bad).toMatchObject({ type: 'error', code: 'validation_failed', details: [{ field: 'action' }] });
       expect(await next('not json')).toMatchObject({ type: 'error', code: 'validation_failed' });

@@ -42,7 +42,7 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Starte
       } catch {
         return proc.exitCode;
       }
-      const code = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
+      const code = await Promise.race([exited, sleep(timeoutMs, 'timeout' as const, { ref: false })]);
       if (code === 'timeout') {
         process.kill(-proc.pid!, 'SIGKILL');
         throw new Error(`process did not exit within ${timeoutMs} ms after ${signal}\n${out.slice(-2000)}`);
