@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { getConfig } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import { isConnectionLost, isPoolExhausted } from './connection-errors';
+import { isConnectionLost, isPoolExhausted, isStatementTimeout } from './connection-errors';
 import { PrismaClient } from './generated/client';
 import { createPool, poolStats } from './pool';
 
@@ -28,16 +28,34 @@ function createClient(pool: Pool) {
         try {
           return await query(args);
         } catch (err) {
-          if (RETRYABLE_READS.has(operation) && isConnectionLost(err)) {
-            // pg-pool has evicted the dead client; the retry checks out a live or new one.
-            logger.info('db.read_retried_after_connection_loss', { operation });
-            return await query(args).catch(mapDbError);
-          }
-          return mapDbError(err);
+          if (!isConnectionLost(err)) return mapDbError(err);
+          // pg-pool has evicted the dead client. Its idle siblings went through the same freeze or
+          // network cut: drop them too rather than find each dead one by a timeout.
+          const evicted = evictIdleClients(pool);
+          logger.warn('db.connection_lost', { operation, evictedIdle: evicted });
+          if (!RETRYABLE_READS.has(operation)) return mapDbError(err);
+          return await query(args).catch(mapDbError);
         }
       },
     },
   });
+}
+
+/**
+ * Closes every idle pooled connection, through pg-pool's public API only: each idle client is
+ * checked out (synchronously handed over while any is idle) and released as broken.
+ */
+function evictIdleClients(pool: Pool): number {
+  let evicted = 0;
+  const idle = pool.idleCount;
+  for (let i = 0; i < idle && pool.idleCount > 0; i++) {
+    evicted += 1;
+    pool.connect().then(
+      (client) => client.release(true),
+      () => undefined,
+    );
+  }
+  return evicted;
 }
 
 /** The Prisma client type this product uses (with its resilience extension). */
@@ -52,6 +70,12 @@ function mapDbError(err: unknown): never {
       `Database busy: no connection became free within ${db.connectTimeoutMs} ms (pool max ${db.poolMax})`,
       { cause: err },
     );
+  }
+  if (isStatementTimeout(err)) {
+    const { db } = getConfig();
+    throw new DependencyUnavailableError('database', `Database query exceeded the ${db.statementTimeoutMs} ms statement timeout`, {
+      cause: err,
+    });
   }
   if (isConnectionLost(err)) {
     throw new DependencyUnavailableError('database', 'Database connection lost', { cause: err });

@@ -52,6 +52,11 @@ export function isPoolExhausted(err: unknown): boolean {
   return texts(err).some((t) => POOL_EXHAUSTED.test(t));
 }
 
+/** True when PostgreSQL cancelled the statement for running past statement_timeout (57014). */
+export function isStatementTimeout(err: unknown): boolean {
+  return texts(err).some((t) => t === '57014' || /canceling statement due to statement timeout/i.test(t));
+}
+
 /** True when PostgreSQL cannot be reached at all (down, wrong host, starting up). */
 export function isUnreachable(err: unknown): boolean {
   return texts(err).some((t) => UNREACHABLE.some((re) => re.test(t)));

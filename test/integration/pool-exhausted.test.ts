@@ -122,9 +122,11 @@ describe('pool exhausted and statement timeout', () => {
     const elapsed = Date.now() - started;
 
     expect(error).toBeDefined();
-    // PostgreSQL's own message (SQLSTATE 57014), not pg's client-side query_timeout (statement + 2 s).
-    expect(error!.message).toMatch(/canceling statement due to statement timeout/);
-    expect(error).not.toBeInstanceOf(p.DependencyUnavailableError);
+    // PostgreSQL's own cancellation (SQLSTATE 57014), not pg's client-side query_timeout (statement
+    // + 2 s), surfaced as a typed 503 that names the bound.
+    expect(error).toBeInstanceOf(p.DependencyUnavailableError);
+    expect(error!.message).toBe(`Database query exceeded the ${STATEMENT_TIMEOUT_MS} ms statement timeout`);
+    expect(String((error!.cause as Error).message)).toMatch(/canceling statement due to statement timeout/);
     expect(elapsed).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);
     expect(elapsed).toBeLessThan(STATEMENT_TIMEOUT_MS + 1_500);
     // The connection survived (or was replaced): the next query works.
