@@ -16,6 +16,10 @@ function createRedis(config: Config): Redis {
     enableOfflineQueue: redis.offlineQueue,
     connectTimeout: redis.connectTimeoutMs,
     commandTimeout: redis.commandTimeoutMs > 0 ? redis.commandTimeoutMs : undefined,
+    // A socket the network dropped silently (NAT after a freeze) never errors; with no reply in
+    // this bound it is destroyed and reconnected instead of timing out every command forever.
+    // Off in the worker, whose blocking commands legitimately wait.
+    socketTimeout: redis.commandTimeoutMs > 0 ? redis.commandTimeoutMs : undefined,
     // Functions fail a command at once when the link is down; BullMQ workers must wait (null).
     maxRetriesPerRequest: profile === 'worker' ? null : 1,
     keepAlive: 10_000,

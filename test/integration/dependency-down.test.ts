@@ -211,3 +211,34 @@ describe('cold container: Redis already down at the first invocation', () => {
     await expectCanaryQueued(c, await post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }), workMs);
   });
 });
+
+describe('warm container: the network silently drops the Redis socket (blackhole, like NAT after a freeze)', () => {
+  let c: Container;
+
+  beforeAll(async () => {
+    await proxy.up();
+    c = await loadContainer();
+  });
+  afterAll(async () => {
+    await proxy.up();
+    const q = await c?.getQueueByName('agenda').catch(() => undefined);
+    await q?.obliterate({ force: true }).catch(() => undefined);
+    await c?.closeAll();
+  });
+
+  it('answers 503 within 3 s, drops the dead socket, and the next invocation is healthy', async () => {
+    expect((await get(c.health, '/health')).status).toBe(200);
+    await proxy.blackhole();
+    await proxy.up(); // new connections work again; the existing one stays dead
+
+    const during = await timed(() => get(c.health, '/health'));
+    expectRedisDown503(during);
+
+    const after = await timed(() => get(c.health, '/health'));
+    expect(after.status).toBe(200);
+    expect(after.measuredMs).toBeLessThan(BOUND_MS);
+    const workMs = uniqueWorkMs();
+    await expectCanaryQueued(c, await post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }), workMs);
+    console.info(`dependency-down (blackhole): 503 in ${during.measuredMs} ms, then 200 in ${after.measuredMs} ms`);
+  });
+});
