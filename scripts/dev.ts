@@ -67,7 +67,8 @@ async function stop(code: number): Promise<never> {
       }
     }
   }
-  const deadline = Date.now() + 30_000;
+  // The worker drains for up to WORKER_SHUTDOWN_TIMEOUT_MS, then closes its connections (5 s bound).
+  const deadline = Date.now() + Number(env.WORKER_SHUTDOWN_TIMEOUT_MS ?? 25_000) + 10_000;
   while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
   for (const child of children) if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
   process.exit(code);

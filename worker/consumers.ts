@@ -6,8 +6,9 @@ import type Redis from 'ioredis';
 import { processorFor } from './dispatch';
 
 /**
- * One BullMQ Worker per queue, all on the shared Redis client (each Worker adds its own blocking
- * connection, which BullMQ duplicates from it). Concurrency and execution mode come from config.
+ * One BullMQ Worker per queue. Each duplicates the worker's Redis client into two connections of
+ * its own (commands and blocking waits), so four queues cost eight Redis connections plus the
+ * shared one. Concurrency and execution mode come from config.
  */
 export function startConsumers(config: Config, redis: Redis): Worker[] {
   return QUEUE_NAMES.map((queue) => {
@@ -18,6 +19,7 @@ export function startConsumers(config: Config, redis: Redis): Worker[] {
       concurrency: config.worker.concurrency[queue],
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
     });
     worker.on('error', (err) => logger.error('worker.error', { queue, error: err.message }));
     worker.on('stalled', (jobId) => logger.warn('worker.job_stalled', { queue, jobId }));

@@ -31,7 +31,7 @@ export async function startHealthServer(config: Config, workers: Worker[]): Prom
           mode: config.worker.mode[w.name as keyof Config['worker']['mode']],
           concurrency: w.concurrency,
         }));
-        const evictionUnsafe = report.warnings.length > 0 && config.worker.requireNoEviction;
+        const evictionUnsafe = report.checks.redis?.evictionSafe === false && config.worker.requireNoEviction;
         const ok = !draining && report.status !== 'unavailable' && !evictionUnsafe && consumers.every((c) => c.running);
         const body = { ...report, status: draining ? 'draining' : report.status, consumers };
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -53,6 +53,10 @@ export async function startHealthServer(config: Config, workers: Worker[]): Prom
     markDraining: () => {
       draining = true;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a probe in flight must not hold the shutdown
+      }),
   };
 }

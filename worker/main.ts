@@ -4,6 +4,7 @@ import { getConfig } from '../lib/config';
 import { getDb } from '../lib/db/client';
 import { closeAll } from '../lib/lifecycle/close-all';
 import { logger } from '../lib/observability/logger';
+import { QUEUE_NAMES } from '../lib/queues/names';
 import { getRedis, readEvictionPolicy } from '../lib/redis/client';
 import { startConsumers, stopConsumers } from './consumers';
 import { startHealthServer } from './health-server';
@@ -26,6 +27,11 @@ async function main(): Promise<void> {
     if (config.worker.requireNoEviction) process.exit(78); // EX_CONFIG
   }
   await getDb();
+  const inlineSlots = QUEUE_NAMES.filter((q) => config.worker.mode[q] === 'inline').reduce((n, q) => n + config.worker.concurrency[q], 0);
+  if (inlineSlots > config.db.poolMax * 2) {
+    // Processors hold a connection only while they query, so some oversubscription is fine.
+    logger.warn('worker.pool_oversubscribed', { inlineSlots, poolMax: config.db.poolMax });
+  }
   const workers = startConsumers(config, redis);
   const health = await startHealthServer(config, workers);
 

@@ -1,11 +1,9 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { z } from 'zod';
-import { runJob } from '../../lib/jobs/registry';
 import type { JobInvocation } from '../../lib/jobs/invoke';
-import { beginInvocation } from '../../lib/observability/container';
-import { logger } from '../../lib/observability/logger';
+import { runJob } from '../../lib/jobs/registry';
+import { lambdaHandler } from '../../lib/lambda/handler';
 import { QUEUE_NAMES } from '../../lib/queues/names';
+import { validate } from '../../lib/validation/validate';
 
 const invocationSchema = z.object({
   queue: z.enum(QUEUE_NAMES),
@@ -16,12 +14,7 @@ const invocationSchema = z.object({
 });
 
 /** The job Lambda: runs one queue job's processor when the worker dispatches that queue to Lambda. */
-export const handler = middy<JobInvocation, unknown>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event, context) => {
-    context.callbackWaitsForEmptyEventLoop = false;
-    const invocation = beginInvocation();
-    const job = invocationSchema.parse(event) as JobInvocation;
-    logger.info('job.start', { queue: job.queue, name: job.name, jobId: job.id, ...invocation });
-    return runJob({ ...job, mode: 'lambda' });
-  });
+export const handler = lambdaHandler<JobInvocation, unknown>(
+  (event) => ({ queue: event?.queue, name: event?.name, jobId: event?.id }),
+  async (event) => runJob({ ...validate(invocationSchema, event, 'job'), mode: 'lambda' }),
+);

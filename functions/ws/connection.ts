@@ -1,26 +1,14 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { beginInvocation } from '../../lib/observability/container';
-import { logger } from '../../lib/observability/logger';
+import { lambdaHandler } from '../../lib/lambda/handler';
 
-type Result = { statusCode: number };
-
-/** Logs a connection's lifecycle event with the container's warm state; opens nothing. */
-const lifecycle = (what: string) =>
-  middy<APIGatewayProxyWebsocketEventV2, Result>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event, context) => {
-      context.callbackWaitsForEmptyEventLoop = false;
-      logger.info(what, { connectionId: event.requestContext.connectionId, ...beginInvocation() });
-      return { statusCode: 200 };
-    });
+type SocketEvent = APIGatewayProxyWebsocketEventV2;
+const describe = (event: SocketEvent) => ({ route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId });
 
 /**
  * `$connect`. Accepts the socket; the only message served so far (`ping`) exposes no clinic data.
  * Issue #4 puts API-key authentication here before any clinic subscription exists.
  */
-export const connect = lifecycle('socket.connected');
+export const connect = lambdaHandler(describe, async () => ({ statusCode: 200 }));
 
-/** `$disconnect`. */
-export const disconnect = lifecycle('socket.disconnected');
+/** `$disconnect`: logged by the wrapper; nothing is stored per connection yet. */
+export const disconnect = lambdaHandler(describe, async () => ({ statusCode: 200 }));

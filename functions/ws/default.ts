@@ -7,7 +7,7 @@ import { socketHandler } from '../../lib/realtime/socket-handler';
 const messageSchema = z.discriminatedUnion('action', [z.object({ action: z.literal('ping') })]);
 
 /** `$default`: every WebSocket message. Replies are pushed back through the Management API. */
-export const handler = socketHandler(async (event, invocation) => {
+export const handler = socketHandler(async (event, { invocation }) => {
   let input: unknown;
   try {
     input = JSON.parse(event.body ?? '');

@@ -13,7 +13,12 @@ export function getApiGatewayClient(derivedEndpoint: string): ApiGatewayManageme
   const endpoint = aws.websocketEndpoint ?? derivedEndpoint;
   let client = clients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ region: aws.region, endpoint, maxAttempts: 2 });
+    client = new ApiGatewayManagementApiClient({
+      region: aws.region,
+      endpoint,
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    });
     clients.set(endpoint, client);
   }
   return client;

@@ -5,7 +5,10 @@ let client: LambdaClient | undefined;
 
 /**
  * The container's one Lambda client (its HTTP agent keeps connections alive across invocations).
- * LAMBDA_ENDPOINT points it at serverless-offline's Lambda port locally.
+ * LAMBDA_ENDPOINT points it at serverless-offline's Lambda port locally. One attempt only: a
+ * RequestResponse invoke that already started a processor must not be re-sent by the SDK; BullMQ
+ * owns retries. The request timeout outlasts the job function's own timeout, so a hung invoke
+ * fails the job instead of holding it active forever.
  */
 export function getLambdaClient(): LambdaClient {
   if (!client) {
@@ -13,7 +16,8 @@ export function getLambdaClient(): LambdaClient {
     client = new LambdaClient({
       region: aws.region,
       ...(aws.lambdaEndpoint ? { endpoint: aws.lambdaEndpoint } : {}),
-      maxAttempts: 3,
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: aws.jobFunctionTimeoutMs + 10_000 },
     });
   }
   return client;

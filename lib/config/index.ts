@@ -47,8 +47,12 @@ export interface Config {
     /** Management API endpoint for WebSocket pushes; derived from the event when unset (AWS). */
     websocketEndpoint?: string;
     jobFunctionName: string;
+    /** The job function's own timeout (serverless.yml); the invoke waits a little longer. */
+    jobFunctionTimeoutMs: number;
   };
   adminSecret?: string;
+  /** Bound on each dependency check of a health probe, so the probe itself answers in time. */
+  healthCheckTimeoutMs: number;
   worker: {
     concurrency: Record<QueueName, number>;
     mode: Record<QueueName, 'inline' | 'lambda'>;
@@ -58,6 +62,8 @@ export interface Config {
     lockDurationMs: number;
     /** How often workers look for jobs whose lock expired and hand them out again. */
     stalledIntervalMs: number;
+    /** How often a job may stall (its worker died or was stopped past the drain bound) before it fails. */
+    maxStalledCount: number;
     requireNoEviction: boolean;
   };
 }
@@ -110,8 +116,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       lambdaEndpoint: e.LAMBDA_ENDPOINT,
       websocketEndpoint: e.WEBSOCKET_ENDPOINT,
       jobFunctionName: e.JOB_FUNCTION_NAME ?? `${e.SERVICE_NAME}-${e.STAGE}-jobRunner`,
+      jobFunctionTimeoutMs: e.JOB_FUNCTION_TIMEOUT_MS,
     },
     adminSecret: e.ADMIN_SECRET,
+    healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
     worker: {
       concurrency: perQueue((Q) => e[`WORKER_CONCURRENCY_${Q}` as keyof typeof e] as number),
       mode: perQueue((Q) => e[`WORKER_MODE_${Q}` as keyof typeof e] as 'inline' | 'lambda'),
@@ -119,6 +127,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
       requireNoEviction: e.WORKER_REQUIRE_NOEVICTION,
     },
   };

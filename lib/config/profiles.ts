@@ -21,6 +21,7 @@ export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
     REDIS_MAX_RECONNECT_DELAY_MS: '1000',
     REDIS_RECONNECT_ATTEMPTS: '10',
     REDIS_OFFLINE_QUEUE: 'false',
+    HEALTH_CHECK_TIMEOUT_MS: '2500',
   },
   socket: {
     DB_POOL_MAX: '1',
@@ -35,6 +36,7 @@ export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
     REDIS_MAX_RECONNECT_DELAY_MS: '1000',
     REDIS_RECONNECT_ATTEMPTS: '10',
     REDIS_OFFLINE_QUEUE: 'false',
+    HEALTH_CHECK_TIMEOUT_MS: '2500',
   },
   worker: {
     DB_POOL_MAX: '10',
@@ -49,5 +51,6 @@ export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
     REDIS_MAX_RECONNECT_DELAY_MS: '5000',
     REDIS_RECONNECT_ATTEMPTS: '0',
     REDIS_OFFLINE_QUEUE: 'true',
+    HEALTH_CHECK_TIMEOUT_MS: '5000',
   },
 };

@@ -29,6 +29,7 @@ export const envSchema = z.object({
   REDIS_MAX_RECONNECT_DELAY_MS: int(10, 60_000),
   REDIS_RECONNECT_ATTEMPTS: int(0, 10_000),
   REDIS_OFFLINE_QUEUE: bool,
+  HEALTH_CHECK_TIMEOUT_MS: int(100, 60_000),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('agenda'),
   QUEUE_CONNECT_ATTEMPTS: int(1, 10).default(3),
 
@@ -36,10 +37,15 @@ export const envSchema = z.object({
   LAMBDA_ENDPOINT: z.url().optional(),
   WEBSOCKET_ENDPOINT: z.url().optional(),
   JOB_FUNCTION_NAME: z.string().optional(),
+  JOB_FUNCTION_TIMEOUT_MS: int(1_000, 900_000).default(120_000),
 
   ADMIN_SECRET: z.string().min(16).optional(),
   // Read by the logger at import (it must log even an invalid config); listed here to be validated.
-  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']).default('INFO'),
+  LOG_LEVEL: z
+    .string()
+    .transform((v) => v.toUpperCase())
+    .pipe(z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']))
+    .default('INFO'),
 
   WORKER_CONCURRENCY_AGENDA: int(1, 200).default(5),
   WORKER_CONCURRENCY_WEBHOOK: int(1, 200).default(10),
@@ -53,6 +59,7 @@ export const envSchema = z.object({
   WORKER_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(25_000),
   WORKER_LOCK_DURATION_MS: int(1_000, 3_600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
+  WORKER_MAX_STALLED_COUNT: int(1, 100).default(3),
   WORKER_REQUIRE_NOEVICTION: bool.default(true),
 });
 

@@ -4,9 +4,9 @@ import type { Pool } from 'pg';
 import { getConfig } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import { isConnectionLost, isPoolExhausted, isStatementTimeout } from './connection-errors';
+import { isConnectionLost, mapDbError as mapError } from './errors';
 import { PrismaClient } from './generated/client';
-import { createPool, poolStats } from './pool';
+import { createPool, evictIdleClients, poolStats } from './pool';
 
 /**
  * Model reads that are safe to run again on a fresh connection when the first one was found dead.
@@ -16,6 +16,8 @@ const RETRYABLE_READS = new Set([
   'findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany',
   'count', 'aggregate', 'groupBy',
 ]);
+
+const mapDbError = (err: unknown): never => mapError(err, getConfig().db);
 
 function createClient(pool: Pool) {
   const adapter = new PrismaPg(pool, {
@@ -31,7 +33,7 @@ function createClient(pool: Pool) {
           if (!isConnectionLost(err)) return mapDbError(err);
           // pg-pool has evicted the dead client. Its idle siblings went through the same freeze or
           // network cut: drop them too rather than find each dead one by a timeout.
-          const evicted = evictIdleClients(pool);
+          const evicted = await evictIdleClients(pool);
           logger.warn('db.connection_lost', { operation, evictedIdle: evicted });
           if (!RETRYABLE_READS.has(operation)) return mapDbError(err);
           return await query(args).catch(mapDbError);
@@ -41,47 +43,8 @@ function createClient(pool: Pool) {
   });
 }
 
-/**
- * Closes every idle pooled connection, through pg-pool's public API only: each idle client is
- * checked out (synchronously handed over while any is idle) and released as broken.
- */
-function evictIdleClients(pool: Pool): number {
-  let evicted = 0;
-  const idle = pool.idleCount;
-  for (let i = 0; i < idle && pool.idleCount > 0; i++) {
-    evicted += 1;
-    pool.connect().then(
-      (client) => client.release(true),
-      () => undefined,
-    );
-  }
-  return evicted;
-}
-
 /** The Prisma client type this product uses (with its resilience extension). */
 export type Db = ReturnType<typeof createClient>;
-
-/** Turns infrastructure failures into a typed 503; query errors pass through unchanged. */
-function mapDbError(err: unknown): never {
-  if (isPoolExhausted(err)) {
-    const { db } = getConfig();
-    throw new DependencyUnavailableError(
-      'database',
-      `Database busy: no connection became free within ${db.connectTimeoutMs} ms (pool max ${db.poolMax})`,
-      { cause: err },
-    );
-  }
-  if (isStatementTimeout(err)) {
-    const { db } = getConfig();
-    throw new DependencyUnavailableError('database', `Database query exceeded the ${db.statementTimeoutMs} ms statement timeout`, {
-      cause: err,
-    });
-  }
-  if (isConnectionLost(err)) {
-    throw new DependencyUnavailableError('database', 'Database connection lost', { cause: err });
-  }
-  throw err;
-}
 
 interface DbState {
   pool: Pool;

@@ -19,6 +19,8 @@ export interface MigrateOptions {
   /** Create the database first when it does not exist (local development, tests). */
   createDatabase?: boolean;
   log?: (line: string) => void;
+  /** How long to wait for another runner's lock before giving up (Prisma waits 10 s). */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -30,10 +32,11 @@ export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
   const log = opts.log ?? (() => undefined);
   if (opts.createDatabase) await ensureDatabase(opts.databaseUrl, log);
   const client = new Client({ connectionString: opts.databaseUrl, application_name: 'agenda-migrate' });
+  client.on('error', (err) => log(`connection error: ${err.message}`)); // the next query reports it
   await client.connect();
   const result: MigrationResult = { applied: [], alreadyApplied: [], modified: [] };
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
+    await acquireLock(client, opts.lockTimeoutMs ?? 10_000);
     await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
@@ -89,6 +92,19 @@ export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
   return result;
 }
 
+/** Takes the migration lock, or fails after `timeoutMs` naming the holder's wait. */
+async function acquireLock(client: Client, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PRISMA_MIGRATE_LOCK]);
+    if (rows[0]?.locked) return;
+    if (Date.now() > deadline) {
+      throw new Error(`Another migration run holds the lock (advisory lock ${PRISMA_MIGRATE_LOCK}); gave up after ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function listMigrations(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
@@ -99,6 +115,7 @@ async function ensureDatabase(databaseUrl: string, log: (line: string) => void):
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
   const admin = new Client({ connectionString: url.toString(), application_name: 'agenda-migrate' });
+  admin.on('error', (err) => log(`connection error: ${err.message}`));
   await admin.connect();
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

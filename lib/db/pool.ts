@@ -1,7 +1,7 @@
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import type { Config } from '../config';
 import { logger } from '../observability/logger';
-import { getContainerInfo } from '../observability/container';
+import { connectionName } from '../observability/container';
 
 /**
  * Builds the container's one `pg` Pool with every limit pg leaves unbounded set: how long to wait
@@ -31,12 +31,13 @@ export function createPool(config: Config): Pool {
   pool.on('error', (err) => {
     logger.warn('db.pool.idle_client_error', { error: err.message });
   });
+  trackIdleClients(pool);
   return pool;
 }
 
 /** The `application_name` this container's connections carry. */
 export function applicationName(config: Pick<Config, 'service' | 'profile'>): string {
-  return `${config.service}-${config.profile}-${getContainerInfo().containerId}`;
+  return connectionName(config.service, config.profile);
 }
 
 /** Pool totals for /health and logs. */
@@ -48,4 +49,41 @@ export function poolStats(pool: Pool) {
     max: pool.options.max,
     min: pool.options.min,
   };
+}
+
+const idleClients = new WeakMap<Pool, Set<PoolClient>>();
+
+/** Keeps the set of idle clients from the pool's public events (pg-pool exposes only counts). */
+function trackIdleClients(pool: Pool): void {
+  const idle = new Set<PoolClient>();
+  idleClients.set(pool, idle);
+  pool.on('acquire', (client) => idle.delete(client));
+  pool.on('release', (err: Error | undefined, client: PoolClient) => {
+    if (!err) idle.add(client);
+  });
+  pool.on('remove', (client) => idle.delete(client));
+}
+
+/**
+ * Drops every idle connection. Called when one connection turned out dead: its idle siblings went
+ * through the same freeze or network cut, and finding each by a query timeout would cost seconds
+ * apiece. Destroying the socket makes pg report the client broken and pg-pool evict it; the promise
+ * settles once they are gone (bounded), so a retry cannot be handed one of them.
+ */
+export async function evictIdleClients(pool: Pool, boundMs = 1_000): Promise<number> {
+  const idle = idleClients.get(pool);
+  if (!idle || idle.size === 0) return 0;
+  const victims = [...idle];
+  idle.clear();
+  await Promise.all(
+    victims.map((client) => {
+      const gone = new Promise<void>((resolve) => {
+        client.once('end', () => resolve());
+        setTimeout(resolve, boundMs).unref();
+      });
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      return gone;
+    }),
+  );
+  return victims.length;
 }

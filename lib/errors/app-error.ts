@@ -45,3 +45,8 @@ export class DependencyUnavailableError extends AppError {
     super(message, { dependency }, options);
   }
 }
+
+/** Work ran past its bound (a statement timeout): retrying the same thing at once will not help. */
+export class TimeoutError extends AppError {
+  readonly code = 'timeout';
+}

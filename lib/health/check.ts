@@ -24,13 +24,21 @@ export interface HealthReport {
   container: ReturnType<typeof getContainerInfo> & { profile: string };
 }
 
+/** Runs one check within HEALTH_CHECK_TIMEOUT_MS; a check past it counts as down. */
 async function timed(fn: () => Promise<Record<string, unknown>>): Promise<CheckResult> {
   const started = Date.now();
+  const boundMs = getConfig().healthCheckTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${boundMs} ms`)), boundMs);
+  });
   try {
-    const extra = await fn();
+    const extra = await Promise.race([fn(), timeout]);
     return { status: 'up', latencyMs: Date.now() - started, ...extra };
   } catch (err) {
     return { status: 'down', latencyMs: Date.now() - started, error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

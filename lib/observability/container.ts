@@ -25,3 +25,11 @@ export function beginInvocation(): InvocationInfo {
 export function getContainerInfo() {
   return { containerId, startedAt: startedAt.toISOString(), invocations };
 }
+
+/**
+ * The name this container gives its connections (PostgreSQL `application_name`, Redis `CLIENT
+ * SETNAME`), so an operator can tell, on the servers, which container holds which connection.
+ */
+export function connectionName(service: string, profile: string): string {
+  return `${service}-${profile}-${containerId}`;
+}

@@ -15,7 +15,7 @@ const queues = new Map<QueueName, Promise<Queue>>();
 
 /**
  * One BullMQ Queue per name per container, on the shared Redis client. The first call validates
- * Redis with PING (up to QUEUE_CONNECT_ATTEMPTS tries, progressive delay) before creating the queue;
+ * Redis with PING (retried up to QUEUE_CONNECT_ATTEMPTS times, progressive delay) before creating the queue;
  * a failed creation is forgotten so the next call tries again.
  */
 async function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
@@ -43,7 +43,7 @@ async function createQueue(name: QueueName): Promise<Queue> {
       return c;
     },
     {
-      numOfAttempts: cfg.connectAttempts,
+      numOfAttempts: cfg.connectAttempts + 1, // the first PING plus QUEUE_CONNECT_ATTEMPTS retries
       startingDelay: 100,
       timeMultiple: 2,
       // getRedis() already waited its bounded ready timeout; waiting it again per attempt would
@@ -82,15 +82,10 @@ export const getRenovacaoQueue = () => getQueue('renovacao');
 /** A queue by name, for code that routes by name (health, canary, dispatch). */
 export const getQueueByName = <Q extends QueueName>(name: Q) => getQueue(name);
 
-/** Queues created so far in this container, without creating any. */
-export async function createdQueues(): Promise<Queue[]> {
-  const settled = await Promise.allSettled(queues.values());
-  return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-}
-
 /** Closes every queue; the shared Redis client stays open for closeRedis(). Only lib/lifecycle calls this. */
 export async function closeQueues(): Promise<void> {
-  const all = await createdQueues();
-  queues.clear();
-  await Promise.all(all.map((q) => q.close()));
+  const pending = [...queues.values()];
+  queues.clear(); // before awaiting: a queue created meanwhile belongs to the next generation
+  const settled = await Promise.allSettled(pending);
+  await Promise.all(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close()] : [])));
 }

@@ -1,43 +1,39 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
-import { AppError } from '../errors/app-error';
-import { beginInvocation, type InvocationInfo } from '../observability/container';
+import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { describeError } from '../errors/describe';
+import { lambdaHandler, type Invocation } from '../lambda/handler';
 import { logger } from '../observability/logger';
 import { endpointFromEvent, pushToConnection } from './push';
 
 export type SocketEvent = APIGatewayProxyWebsocketEventV2;
 
 /** What a route does with one message: returns the reply to push back, or nothing. */
-export type SocketRoute = (event: SocketEvent, invocation: InvocationInfo, context: Context) => Promise<unknown>;
+export type SocketRoute = (event: SocketEvent, call: Invocation) => Promise<unknown>;
 
 /**
- * Wraps a WebSocket route: Lambda context in the logs, the container's warm state, and the reply
- * (or a typed error as `{type: "error", code, message}`) pushed back to the calling connection.
+ * A WebSocket route: the base Lambda wrapper, with the reply (or the error, described as on HTTP,
+ * as `{type: "error", code, message}`) pushed back to the calling connection. A failed push is
+ * logged; the invocation still succeeds, since the client cannot be told anyway.
  */
 export function socketHandler(route: SocketRoute) {
-  return middy<SocketEvent, { statusCode: number }>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler(async (event, context) => {
-      context.callbackWaitsForEmptyEventLoop = false;
-      const invocation = beginInvocation();
-      const { connectionId, routeKey } = event.requestContext;
-      logger.appendKeys({ invocation: invocation.invocation, coldStart: invocation.coldStart, connectionId });
-      logger.info('invocation.start', { route: routeKey });
+  return lambdaHandler<SocketEvent, { statusCode: number }>(
+    (event) => ({ route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId }),
+    async (event, call) => {
       let reply: unknown;
       try {
-        reply = await route(event, invocation, context);
+        reply = await route(event, call);
       } catch (err) {
-        if (!(err instanceof AppError)) logger.error('socket.unhandled_error', err as Error);
-        reply =
-          err instanceof AppError
-            ? { type: 'error', code: err.code, message: err.message, details: err.details }
-            : { type: 'error', code: 'internal_error', message: 'Internal server error' };
+        const { status: _status, retryAfter: _retry, ...error } = describeError(err);
+        reply = { type: 'error', ...error };
       }
-      if (reply !== undefined) {
+      if (reply === undefined) return { statusCode: 200 };
+      const { connectionId } = event.requestContext;
+      try {
         const delivered = await pushToConnection(endpointFromEvent(event.requestContext), connectionId, reply);
-        if (!delivered) logger.info('socket.connection_gone');
+        if (!delivered) logger.info('socket.connection_gone', { connectionId });
+      } catch (err) {
+        logger.error('socket.push_failed', { connectionId, error: (err as Error).message });
       }
       return { statusCode: 200 };
-    });
+    },
+  );
 }

@@ -1,26 +1,30 @@
 import Redis from 'ioredis';
 import { getConfig, type Config } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
-import { getContainerInfo } from '../observability/container';
+import { connectionName } from '../observability/container';
 import { logger } from '../observability/logger';
 
-let client: Redis | undefined;
-let pingValidated = false;
+/** The client and whether it passed its PING, kept together so a replaced client starts unvalidated. */
+let current: { client: Redis; validated: boolean } | undefined;
 
+/**
+ * ioredis options per profile. The worker's client is what BullMQ Workers duplicate for their
+ * blocking connections, so it never gets a command or socket timeout and waits for Redis
+ * (`maxRetriesPerRequest: null`, which BullMQ requires), whatever the environment says.
+ */
 function createRedis(config: Config): Redis {
   const { redis, profile, service } = config;
+  const failFast = profile !== 'worker' && redis.commandTimeoutMs > 0;
   const instance = new Redis(redis.url, {
-    connectionName: `${service}-${profile}-${getContainerInfo().containerId}`,
+    connectionName: connectionName(service, profile),
     lazyConnect: true,
     enableReadyCheck: true,
-    enableOfflineQueue: redis.offlineQueue,
+    enableOfflineQueue: profile === 'worker' ? true : redis.offlineQueue,
     connectTimeout: redis.connectTimeoutMs,
-    commandTimeout: redis.commandTimeoutMs > 0 ? redis.commandTimeoutMs : undefined,
+    commandTimeout: failFast ? redis.commandTimeoutMs : undefined,
     // A socket the network dropped silently (NAT after a freeze) never errors; with no reply in
     // this bound it is destroyed and reconnected instead of timing out every command forever.
-    // Off in the worker, whose blocking commands legitimately wait.
-    socketTimeout: redis.commandTimeoutMs > 0 ? redis.commandTimeoutMs : undefined,
-    // Functions fail a command at once when the link is down; BullMQ workers must wait (null).
+    socketTimeout: failFast ? redis.commandTimeoutMs : undefined,
     maxRetriesPerRequest: profile === 'worker' ? null : 1,
     keepAlive: 10_000,
     retryStrategy: (times) => {
@@ -39,7 +43,7 @@ function createRedis(config: Config): Redis {
 
 /** The raw client for code that must not trigger a connect (health totals, closeAll). */
 export function getRedisIfCreated(): Redis | undefined {
-  return client;
+  return current?.client;
 }
 
 /**
@@ -49,16 +53,17 @@ export function getRedisIfCreated(): Redis | undefined {
  */
 export async function getRedis(): Promise<Redis> {
   const config = getConfig();
-  client ??= createRedis(config);
-  const c = client;
-  if (isUsable(c) && pingValidated) return c;
+  current ??= { client: createRedis(config), validated: false };
+  const state = current;
+  const c = state.client;
+  if (isUsable(c) && state.validated) return c;
   if (c.status === 'end' || c.status === 'wait') c.connect().catch(() => undefined); // surfaces below
   try {
     await waitReady(c, config.redis.readyTimeoutMs);
-    if (!pingValidated) {
+    if (!state.validated) {
       const started = Date.now();
       await c.ping();
-      pingValidated = true;
+      state.validated = true;
       logger.info('redis.validated', { pingMs: Date.now() - started });
     }
     return c;
@@ -106,9 +111,8 @@ export async function readEvictionPolicy(c: Redis): Promise<string | undefined> 
 
 /** Quits the client. Only lib/lifecycle calls this. */
 export async function closeRedis(): Promise<void> {
-  const c = client;
-  client = undefined;
-  pingValidated = false;
+  const c = current?.client;
+  current = undefined;
   if (!c) return;
   if (c.status === 'ready') await c.quit().catch(() => c.disconnect());
   else c.disconnect();

@@ -7,6 +7,8 @@ import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
 let redis: ScratchRedis;
 
 beforeAll(async () => {
+  // BullMQ prints its own warning for this policy; expected here.
+  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   redis = await startScratchRedis(['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']);
   process.env.REDIS_URL = redis.url;
 });

@@ -15,6 +15,7 @@ type Product = {
   getDb: typeof import('../../lib/db/client').getDb;
   getPoolIfCreated: typeof import('../../lib/db/client').getPoolIfCreated;
   DependencyUnavailableError: typeof import('../../lib/errors/app-error').DependencyUnavailableError;
+  TimeoutError: typeof import('../../lib/errors/app-error').TimeoutError;
   health: typeof import('../../functions/http/health').handler;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
   getConfig: typeof import('../../lib/config').getConfig;
@@ -32,6 +33,7 @@ describe('pool exhausted and statement timeout', () => {
     p = {
       ...(await import('../../lib/db/client')),
       DependencyUnavailableError: (await import('../../lib/errors/app-error')).DependencyUnavailableError,
+      TimeoutError: (await import('../../lib/errors/app-error')).TimeoutError,
       health: (await import('../../functions/http/health')).handler,
       closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
       getConfig: (await import('../../lib/config')).getConfig,
@@ -123,8 +125,8 @@ describe('pool exhausted and statement timeout', () => {
 
     expect(error).toBeDefined();
     // PostgreSQL's own cancellation (SQLSTATE 57014), not pg's client-side query_timeout (statement
-    // + 2 s), surfaced as a typed 503 that names the bound.
-    expect(error).toBeInstanceOf(p.DependencyUnavailableError);
+    // + 2 s), surfaced as a typed timeout (504) that names the bound.
+    expect(error).toBeInstanceOf(p.TimeoutError);
     expect(error!.message).toBe(`Database query exceeded the ${STATEMENT_TIMEOUT_MS} ms statement timeout`);
     expect(String((error!.cause as Error).message)).toMatch(/canceling statement due to statement timeout/);
     expect(elapsed).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);

@@ -1,3 +1,5 @@
+import { DependencyUnavailableError, TimeoutError } from '../errors/app-error';
+
 /**
  * Recognises errors that mean "this connection is gone" rather than "this query is wrong".
  * Prisma wraps driver errors, so the whole `cause` chain and the messages are inspected.
@@ -16,6 +18,8 @@ const CONNECTION_LOST = [
 ];
 
 const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
+// pg-pool's bound on opening a new connection; its message would otherwise read as "lost".
+const CONNECT_TIMEOUT = /Connection terminated due to connection timeout/i;
 const UNREACHABLE = [/\bECONNREFUSED\b/, /\bENOTFOUND\b/, /\bEHOSTUNREACH\b/, /DatabaseNotReachable/, /\b57P03\b/];
 
 function* chain(err: unknown): Generator<unknown> {
@@ -44,6 +48,7 @@ function texts(err: unknown): string[] {
 
 /** True when the failure lies in the connection itself, so a read on a fresh connection may succeed. */
 export function isConnectionLost(err: unknown): boolean {
+  if (isUnreachable(err)) return false;
   return texts(err).some((t) => CONNECTION_LOST.some((re) => re.test(t)) || t === '57P01');
 }
 
@@ -59,5 +64,25 @@ export function isStatementTimeout(err: unknown): boolean {
 
 /** True when PostgreSQL cannot be reached at all (down, wrong host, starting up). */
 export function isUnreachable(err: unknown): boolean {
-  return texts(err).some((t) => UNREACHABLE.some((re) => re.test(t)));
+  return texts(err).some((t) => CONNECT_TIMEOUT.test(t) || UNREACHABLE.some((re) => re.test(t)));
+}
+
+/**
+ * Turns infrastructure failures into typed errors (503 for the database being unavailable, 504
+ * for a statement past its timeout); query errors (constraints, not found) pass through unchanged.
+ */
+export function mapDbError(err: unknown, db: { connectTimeoutMs: number; poolMax: number; statementTimeoutMs: number }): never {
+  if (isPoolExhausted(err)) {
+    throw new DependencyUnavailableError(
+      'database',
+      `Database busy: no connection became free within ${db.connectTimeoutMs} ms (pool max ${db.poolMax})`,
+      { cause: err },
+    );
+  }
+  if (isStatementTimeout(err)) {
+    throw new TimeoutError(`Database query exceeded the ${db.statementTimeoutMs} ms statement timeout`, undefined, { cause: err });
+  }
+  if (isUnreachable(err)) throw new DependencyUnavailableError('database', 'Database unreachable', { cause: err });
+  if (isConnectionLost(err)) throw new DependencyUnavailableError('database', 'Database connection lost', { cause: err });
+  throw err;
 }

@@ -1,0 +1,52 @@
+import { ConfigError } from '../config';
+import { isRedisConnectionError } from '../redis/errors';
+import { logger } from '../observability/logger';
+import { AppError, DependencyUnavailableError } from './app-error';
+
+/** An error as every transport (HTTP, WebSocket) reports it. */
+export interface ErrorDescription {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  /** Seconds a client should wait before retrying, when retrying can help. */
+  retryAfter?: number;
+}
+
+const STATUS: Record<string, number> = {
+  validation_failed: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  dependency_unavailable: 503,
+  timeout: 504,
+};
+
+/**
+ * The one place an error becomes a status and a body. Typed errors carry their code; a Redis link
+ * failure that escaped a service is still a 503; anything else is logged and answered as 500
+ * without internals.
+ */
+export function describeError(err: unknown): ErrorDescription {
+  if (!(err instanceof AppError) && isRedisConnectionError(err)) {
+    return describeError(new DependencyUnavailableError('redis', 'Redis unavailable', { cause: err }));
+  }
+  if (err instanceof AppError) {
+    const status = STATUS[err.code] ?? 500;
+    const cause = err.cause instanceof Error ? err.cause.message : undefined;
+    logger[status >= 500 ? 'error' : 'info']('request.failed', { code: err.code, status, error: err.message, cause });
+    return {
+      status,
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined && { details: err.details }),
+      ...(err instanceof DependencyUnavailableError && { retryAfter: 5 }),
+    };
+  }
+  if (err instanceof ConfigError) {
+    logger.critical('config.invalid', { issues: err.issues });
+    return { status: 500, code: 'configuration_invalid', message: 'The service is misconfigured' };
+  }
+  logger.error('request.unhandled_error', err as Error);
+  return { status: 500, code: 'internal_error', message: 'Internal server error' };
+}
