@@ -37,3 +37,15 @@ describe('parseConfig', () => {
     expect(parseConfig({ STAGE: 'prod' }).aws.jobFunctionName).toBe('agenda-prod-jobRunner');
   });
 });
+
+describe('parseConfig, logging and health bounds', () => {
+  it('accepts log levels in any case', () => {
+    expect(() => parseConfig({ LOG_LEVEL: 'debug' })).not.toThrow();
+    expect(() => parseConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
+
+  it('bounds a function health check well under 3 s and gives the worker longer', () => {
+    expect(parseConfig({ AGENDA_PROFILE: 'api' }).healthCheckTimeoutMs).toBeLessThan(3000);
+    expect(parseConfig({ AGENDA_PROFILE: 'worker' }).healthCheckTimeoutMs).toBeGreaterThan(3000);
+  });
+});
