@@ -6,9 +6,9 @@ import type Redis from 'ioredis';
 import { processorFor } from './dispatch';
 
 /**
- * One BullMQ Worker per queue. Each duplicates the worker's Redis client into two connections of
- * its own (commands and blocking waits), so four queues cost eight Redis connections plus the
- * shared one. Concurrency and execution mode come from config.
+ * One BullMQ Worker per queue. Each runs its commands on the worker's shared Redis client and
+ * duplicates it once for its blocking waits (BZPOPMIN), so four queues cost five Redis connections
+ * in all (counted on the server). Concurrency and execution mode come from config.
  */
 export function startConsumers(config: Config, redis: Redis): Worker[] {
   return QUEUE_NAMES.map((queue) => {

@@ -8,7 +8,8 @@ import { getRedisIfCreated } from '../../lib/redis/client';
 import { BENCH_REDIS_KEY, PER_INVOCATION_APP_NAME } from '../handlers/fixtures';
 import { perInvocationHandler, perInvocationOpened } from '../handlers/per-invocation';
 import { singletonHandler } from '../handlers/singleton';
-import { httpEvent, lambdaContext } from '../support/lambda';
+// The same API Gateway event and Lambda context the tests invoke handlers with.
+import { buildContext, buildHttpEvent } from '../../test/support/invoke';
 import { envInt } from '../support/env';
 import { ServerMonitor, type ServerCounters } from '../support/server-counters';
 import { ms, ratio, summarize, type LatencySummary } from '../support/stats';
@@ -32,11 +33,12 @@ interface Opened {
   redis: number;
 }
 
-const event = httpEvent('GET /bench/connection-reuse', '/bench/connection-reuse');
+const event = buildHttpEvent({ method: 'GET', path: '/bench/connection-reuse', routeKey: 'GET /bench/connection-reuse' });
 
 async function invokeOnce(v: Variant): Promise<number> {
+  const context = buildContext(v.functionName); // a fresh request id and deadline, outside the timing
   const started = performance.now();
-  const result = await v.invoke(event, lambdaContext(v.functionName));
+  const result = await v.invoke(event, context);
   const elapsed = performance.now() - started;
   if (result.statusCode !== 200) throw new Error(`${v.label} answered ${result.statusCode}: ${String(result.body)}`);
   return elapsed;

@@ -3,6 +3,7 @@ import { DependencyUnavailableError, NotFoundError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import type { QueueName } from '../queues/names';
 import { getQueueByName } from '../queues/queues';
+import { withRedisRetry } from '../redis/client';
 
 /**
  * Canaries prove the whole path an operator cares about: a function writes a row and enqueues,
@@ -13,7 +14,8 @@ export async function requestCanary(queue: QueueName, workMs: number) {
   const q = await getQueueByName(queue); // fail with 503 before writing anything
   const run = await db.canaryRun.create({ data: { queue, workMs } });
   try {
-    await q.add('system.canary', { canaryId: run.id }, { jobId: `canary-${run.id}` });
+    // A fixed job id makes the add idempotent, so it is safe to repeat after a lost link.
+    await withRedisRetry(() => q.add('system.canary', { canaryId: run.id }, { jobId: `canary-${run.id}` }));
   } catch (err) {
     // Nothing half-written: without its job the row would wait forever.
     await db.canaryRun.delete({ where: { id: run.id } }).catch((e: Error) =>

@@ -4,7 +4,7 @@ import { poolStats } from '../db/pool';
 import { getContainerInfo } from '../observability/container';
 import { QUEUE_NAMES, type QueueName } from '../queues/names';
 import { getQueueByName } from '../queues/queues';
-import { getRedis, readEvictionPolicy } from '../redis/client';
+import { getRedis, readEvictionPolicy, withRedisRetry } from '../redis/client';
 
 type Dependency = 'database' | 'redis' | 'queues';
 
@@ -53,8 +53,10 @@ const checkDatabase = () =>
 const checkRedis = () =>
   timed(async () => {
     const redis = await getRedis();
-    await redis.ping();
-    const evictionPolicy = await readEvictionPolicy(redis);
+    const evictionPolicy = await withRedisRetry(async () => {
+      await redis.ping();
+      return readEvictionPolicy(redis);
+    });
     return { evictionPolicy, evictionSafe: evictionPolicy === 'noeviction' };
   });
 
@@ -63,7 +65,7 @@ const checkQueues = () =>
     const counts = await Promise.all(
       QUEUE_NAMES.map(async (name: QueueName) => {
         const queue = await getQueueByName(name);
-        return [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')] as const;
+        return [name, await withRedisRetry(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed'))] as const;
       }),
     );
     return { queues: Object.fromEntries(counts) };

@@ -3,6 +3,7 @@ import { getConfig, type Config } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { connectionName } from '../observability/container';
 import { logger } from '../observability/logger';
+import { isRedisConnectionError } from './errors';
 
 /** The client and whether it passed its PING, kept together so a replaced client starts unvalidated. */
 let current: { client: Redis; validated: boolean } | undefined;
@@ -69,6 +70,23 @@ export async function getRedis(): Promise<Redis> {
     return c;
   } catch (err) {
     throw new DependencyUnavailableError('redis', `Redis unavailable: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Runs an idempotent Redis operation (a read, an add with a deterministic job id). When the link
+ * turns out dead under it, typically a socket the server closed while the container was frozen,
+ * it waits for the reconnect (bounded, as getRedis) and runs the operation once more, so the
+ * caller does not see a fault that a reconnect already cured.
+ */
+export async function withRedisRetry<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (!isRedisConnectionError(err)) throw err;
+    logger.info('redis.retry_after_link_loss', { error: (err as Error).message });
+    await getRedis();
+    return op();
   }
 }
 

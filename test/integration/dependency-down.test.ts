@@ -226,19 +226,23 @@ describe('warm container: the network silently drops the Redis socket (blackhole
     await c?.closeAll();
   });
 
-  it('answers 503 within 3 s, drops the dead socket, and the next invocation is healthy', async () => {
+  it('drops the dead socket after the command bound, reconnects and answers 200 within 3 s', async () => {
     expect((await get(c.health, '/health')).status).toBe(200);
     await proxy.blackhole();
     await proxy.up(); // new connections work again; the existing one stays dead
 
+    // The first command gets no reply: after REDIS_COMMAND_TIMEOUT_MS the socket is destroyed,
+    // the client reconnects through the healed network and the idempotent reads run once more.
     const during = await timed(() => get(c.health, '/health'));
-    expectRedisDown503(during);
+    expect(during.status).toBe(200);
+    expect(during.measuredMs).toBeGreaterThanOrEqual(900); // it did wait out one command timeout
+    expect(during.measuredMs).toBeLessThan(BOUND_MS);
 
     const after = await timed(() => get(c.health, '/health'));
     expect(after.status).toBe(200);
-    expect(after.measuredMs).toBeLessThan(BOUND_MS);
+    expect(after.measuredMs).toBeLessThan(1_000);
     const workMs = uniqueWorkMs();
     await expectCanaryQueued(c, await post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }), workMs);
-    console.info(`dependency-down (blackhole): 503 in ${during.measuredMs} ms, then 200 in ${after.measuredMs} ms`);
+    console.info(`dependency-down (blackhole): 200 in ${during.measuredMs} ms, then 200 in ${after.measuredMs} ms`);
   });
 });

@@ -3,7 +3,16 @@
  * network silently dropping the sockets while the container was frozen). The next invocation must
  * still answer, with the connections replaced, and nothing may escape as an uncaught exception or
  * unhandled rejection (an idle pg client's error or an ioredis error without a listener would).
+ *
+ * Two ways a connection can be dead when the next invocation starts, tested separately:
+ * - the container saw it die (its event loop ran after the kill): pg-pool evicts the idle client,
+ *   ioredis reconnects; the next invocation must wait for, or open, a fresh connection;
+ * - the container did not (it was frozen): its next query is written to the dead socket and fails,
+ *   and only the retry in lib/db/client.ts (model reads) can hide that from the caller. A real
+ *   freeze is reproduced by blocking this process's event loop while a child process does the kill.
  */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../setup/test-env';
@@ -62,6 +71,8 @@ function watchProcessErrors() {
 }
 
 const ADMIN_SECRET = 'thaw-test-admin-secret-0123456789';
+const OBSERVER = `agenda-test-observer-thaw-${process.pid}`;
+const ROOT = path.join(__dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let pgObserver: Client;
@@ -72,9 +83,9 @@ beforeAll(async () => {
   process.env.AGENDA_PROFILE = 'api';
   process.env.ADMIN_SECRET = ADMIN_SECRET;
   errors = watchProcessErrors();
-  pgObserver = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'agenda-test-observer' });
+  pgObserver = new Client({ connectionString: TEST_DATABASE_URL, application_name: OBSERVER });
   await pgObserver.connect();
-  redisObserver = new IORedis(process.env.REDIS_URL!, { connectionName: 'agenda-test-observer', lazyConnect: true });
+  redisObserver = new IORedis(process.env.REDIS_URL!, { connectionName: OBSERVER, lazyConnect: true });
   await redisObserver.connect();
 });
 
@@ -89,6 +100,63 @@ afterEach(() => {
   expect(errors.usingRealProcess).toBe(true);
   expect(errors.seen).toEqual([]);
 });
+
+/**
+ * Kills a container's PostgreSQL backends and/or Redis client while the container is frozen: this
+ * process's event loop is blocked for the whole kill (a synchronous child process does it), so the
+ * container's sockets receive the server's FATAL/FIN but nothing reads them until the caller's next
+ * invocation has already written its first command, exactly as after a Lambda thaw.
+ */
+function killWhileFrozen(appName: string, what: { pg: boolean; redis: boolean }): { pids: number[]; ids: string[] } {
+  const script = `
+    const { Client } = require('pg');
+    const Redis = require('ioredis');
+    (async () => {
+      const out = { pids: [], ids: [] };
+      if (process.env.KILL_PG === '1') {
+        const pg = new Client({ connectionString: process.env.KILL_DATABASE_URL, application_name: process.env.KILL_OBSERVER });
+        await pg.connect();
+        // With a timeout, pg_terminate_backend returns once the backend has exited (its FATAL sent).
+        const { rows } = await pg.query(
+          'SELECT pid, pg_terminate_backend(pid, 5000) AS ok FROM pg_stat_activity WHERE application_name = $1',
+          [process.env.KILL_APP_NAME],
+        );
+        await pg.end();
+        if (!rows.every((r) => r.ok)) throw new Error('pg_terminate_backend failed');
+        out.pids = rows.map((r) => r.pid);
+      }
+      if (process.env.KILL_REDIS === '1') {
+        const redis = new Redis(process.env.KILL_REDIS_URL, { connectionName: process.env.KILL_OBSERVER, lazyConnect: true });
+        await redis.connect();
+        const list = await redis.client('LIST');
+        for (const line of list.split('\\n')) {
+          if (!line.includes(' name=' + process.env.KILL_APP_NAME + ' ')) continue;
+          const id = /(?:^|\\s)id=(\\d+)/.exec(line)[1];
+          if ((await redis.client('KILL', 'ID', id)) !== 1) throw new Error('CLIENT KILL failed');
+          out.ids.push(id);
+        }
+        redis.disconnect();
+      }
+      await new Promise((r) => setTimeout(r, 100)); // let the closes reach the container's sockets
+      process.stdout.write(JSON.stringify(out));
+    })().catch((err) => { console.error(err); process.exit(1); });
+  `;
+  const stdout = execFileSync(process.execPath, ['-e', script], {
+    cwd: ROOT, // resolves pg and ioredis from the repo's node_modules
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: {
+      ...process.env,
+      KILL_PG: what.pg ? '1' : '0',
+      KILL_REDIS: what.redis ? '1' : '0',
+      KILL_DATABASE_URL: TEST_DATABASE_URL,
+      KILL_REDIS_URL: process.env.REDIS_URL,
+      KILL_APP_NAME: appName,
+      KILL_OBSERVER: OBSERVER,
+    },
+  });
+  return JSON.parse(stdout) as { pids: number[]; ids: string[] };
+}
 
 async function pgPids(appName: string): Promise<number[]> {
   const { rows } = await pgObserver.query<{ pid: number }>(
@@ -117,14 +185,36 @@ function expectHealthy(res: InvokeResult) {
 
 describe('thaw after the servers killed the container connections', () => {
   let c: Container;
+  let canaryId: string;
+  /** Errors the pool emitted for idle clients: a kill the container saw while idle. */
+  let idleErrors: string[];
 
   beforeAll(async () => {
     process.env.DATABASE_URL = TEST_DATABASE_URL;
     delete process.env.DB_STATEMENT_TIMEOUT_MS;
     c = await loadContainer();
+    const db = await c.getDb();
+    idleErrors = [];
+    c.getPoolIfCreated()!.on('error', (err) => idleErrors.push(err.message));
+    // A row for a model read to find (GET /admin/canaries/{id} is a findUnique).
+    canaryId = (await db.canaryRun.create({ data: { queue: 'agenda', workMs: 0 } })).id;
   });
-  afterAll(() => c?.closeAll());
+  afterAll(async () => {
+    if (canaryId) await pgObserver.query('DELETE FROM canary_runs WHERE id = $1', [canaryId]);
+    await c?.closeAll();
+  });
+  beforeEach(() => {
+    idleErrors.length = 0;
+  });
 
+  const getCanary = () =>
+    get(c.canaryGet, `/admin/canaries/${canaryId}`, {
+      routeKey: 'GET /admin/canaries/{id}',
+      pathParameters: { id: canaryId },
+      headers: { authorization: `Bearer ${ADMIN_SECRET}` },
+    });
+
+  /** Kills from the observers, awaited: the container's event loop runs, so it sees the closes. */
   async function killEverything(): Promise<{ pids: number[]; ids: string[] }> {
     const pids = await pgPids(c.appName);
     const ids = await redisIds(c.appName);
@@ -140,12 +230,23 @@ describe('thaw after the servers killed the container connections', () => {
     return { pids, ids };
   }
 
-  it('answers 200 on the very next invocation (no pause after the kill)', async () => {
+  /** Leaves the pool with exactly one idle connection, as sequential invocations do. */
+  async function onePooledConnection() {
+    expectHealthy(await get(c.health, '/health'));
+    const pool = c.getPoolIfCreated()!;
+    expect(pool.totalCount).toBe(1);
+    expect(pool.idleCount).toBe(1);
+    expect(await pgPids(c.appName)).toHaveLength(1);
+  }
+
+  it('answers 200 on the very next invocation when the kill was seen while idle (pool evicted, Redis reconnecting)', async () => {
     expectHealthy(await get(c.health, '/health'));
     expectHealthy(await get(c.health, '/health'));
     const before = await killEverything();
+    // The kill reached the container while it was idle: pg-pool evicted the client (its 'error').
+    expect(idleErrors.length).toBeGreaterThanOrEqual(1);
 
-    const res = await get(c.health, '/health'); // immediately: the container has not noticed yet
+    const res = await get(c.health, '/health'); // immediately: ioredis may still be reconnecting
     expectHealthy(res);
     expect(res.body.invocation).toMatchObject({ coldStart: false, invocation: 3 });
 
@@ -158,11 +259,11 @@ describe('thaw after the servers killed the container connections', () => {
     expect(idsAfter[0]).not.toBe(before.ids[0]);
     expect(res.elapsedMs).toBeLessThan(3_000);
     console.info(
-      `thaw/kill, immediate: ${res.status} in ${res.elapsedMs} ms (db ${res.body.checks.database.latencyMs} ms, redis ${res.body.checks.redis.latencyMs} ms)`,
+      `thaw/kill, seen while idle: ${res.status} in ${res.elapsedMs} ms (db ${res.body.checks.database.latencyMs} ms, redis ${res.body.checks.redis.latencyMs} ms)`,
     );
   });
 
-  it('answers 200 when the kill happened a while before the invocation (container noticed while idle)', async () => {
+  it('answers 200 when the kill happened a while before the invocation (reconnected while idle)', async () => {
     const before = await killEverything();
     // The idle pg clients see the termination and are evicted (pool 'error' listener), ioredis reconnects.
     const deadline = Date.now() + 5_000;
@@ -177,6 +278,53 @@ describe('thaw after the servers killed the container connections', () => {
     expect(idsAfter[0]).not.toBe(before.ids[0]);
     expect((await pgPids(c.appName)).length).toBeLessThanOrEqual(c.getConfig().db.poolMax);
     console.info(`thaw/kill, after a pause: ${res.status} in ${res.elapsedMs} ms`);
+  });
+
+  it('killed while frozen, a model read: lands on the dead connection, retried once on a fresh one, 200', async () => {
+    await onePooledConnection();
+    const before = killWhileFrozen(c.appName, { pg: true, redis: false });
+    expect(before.pids).toHaveLength(1);
+
+    const res = await getCanary(); // started before the event loop could read the FATAL
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: canaryId, queue: 'agenda' });
+    // The pool never saw its client die while idle: the read itself found the connection dead.
+    expect(idleErrors).toEqual([]);
+    expect(res.elapsedMs).toBeLessThan(2_000); // the server said so at once: no timeout involved
+    const pidsAfter = await pgPids(c.appName);
+    expect(pidsAfter).toHaveLength(1);
+    expect(pidsAfter).not.toContain(before.pids[0]);
+    console.info(`thaw/kill while frozen, model read: ${res.status} in ${res.elapsedMs} ms`);
+  });
+
+  it('killed while frozen, a raw query (GET /health): not retried, a clear 503 at once, then 200', async () => {
+    await onePooledConnection();
+    killWhileFrozen(c.appName, { pg: true, redis: false });
+
+    const res = await get(c.health, '/health');
+    expect(res.status).toBe(503);
+    expect(res.body.down).toEqual(['database']);
+    expect(res.body.checks.database).toMatchObject({ status: 'down', error: 'Database connection lost' });
+    expect(idleErrors).toEqual([]); // the query found the dead connection, not the pool
+    expect(res.elapsedMs).toBeLessThan(2_000);
+
+    const next = await get(c.health, '/health');
+    expectHealthy(next);
+    console.info(`thaw/kill while frozen, /health (raw): ${res.status} in ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
+  });
+
+  it('Redis client killed while frozen: the next invocation still answers 200 on a replaced client', async () => {
+    await onePooledConnection();
+    const before = killWhileFrozen(c.appName, { pg: false, redis: true });
+    expect(before.ids).toHaveLength(1);
+
+    const res = await get(c.health, '/health');
+    expectHealthy(res);
+    expect(res.elapsedMs).toBeLessThan(3_000);
+    const idsAfter = await redisIds(c.appName);
+    expect(idsAfter).toHaveLength(1);
+    expect(idsAfter[0]).not.toBe(before.ids[0]);
+    console.info(`thaw/Redis killed while frozen: ${res.status} in ${res.elapsedMs} ms (redis ${res.body.checks.redis.latencyMs} ms)`);
   });
 });
 
@@ -195,6 +343,8 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     process.env.DATABASE_URL = proxy.urlFor(TEST_DATABASE_URL);
     process.env.DB_STATEMENT_TIMEOUT_MS = String(STATEMENT_TIMEOUT_MS);
     process.env.DB_CONNECT_TIMEOUT_MS = '1000';
+    // These cases watch the database's own bounds; keep /health's per-check bound out of the way.
+    process.env.HEALTH_CHECK_TIMEOUT_MS = '10000';
     c = await loadContainer();
     expect(c.getConfig().db.url).toContain(`:${proxy.port}/`);
     // A row for a model read to find (GET /admin/canaries/{id} is a findUnique).
@@ -209,6 +359,7 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     process.env.DATABASE_URL = TEST_DATABASE_URL;
     delete process.env.DB_STATEMENT_TIMEOUT_MS;
     delete process.env.DB_CONNECT_TIMEOUT_MS;
+    delete process.env.HEALTH_CHECK_TIMEOUT_MS;
   });
 
   /** Makes the pool hold exactly `n` open, idle connections, as a burst of parallel queries leaves it. */

@@ -1,15 +1,25 @@
 /**
  * Warm reuse, counted on the servers: one simulated Lambda container (this file's module registry)
- * serves 1,000 GET /health invocations, each of which reads PostgreSQL and Redis. PostgreSQL must
- * never see more backends for this container's application_name than the pool's max, and Redis
- * must see exactly one client with this container's name, whose id never changes.
+ * serves 1,000 GET /health invocations, each of which reads PostgreSQL, Redis and the four queues.
+ *
+ * Two views of the servers, so a leak cannot hide behind a name:
+ * - named: the backends and clients that carry this container's name (the product names them);
+ * - everything: every PostgreSQL backend of the test database started after the run began, and
+ *   every Redis client whose id is above the highest id that existed before the run, whatever
+ *   their names (or none), plus the servers' own connection counters (pg_stat_database.sessions,
+ *   INFO total_connections_received), which also count a connection opened and closed between two
+ *   samples. Only this test's observers are left out: they connect before the baseline, under a
+ *   name of their own. Jest runs files in band, so nothing else connects to these servers meanwhile.
+ *
+ * PostgreSQL must never see more of them than the pool's max; Redis exactly one, the container's
+ * client, which the four BullMQ queues share.
  */
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { get } from '../support/invoke';
 
 const INVOCATIONS = 1_000;
-const SAMPLE_EVERY = 10;
+const OBSERVER = `agenda-test-observer-warm-reuse-${process.pid}`;
 
 type Product = {
   handler: typeof import('../../functions/http/health').handler;
@@ -20,9 +30,15 @@ type Product = {
 };
 
 interface RedisClientEntry {
-  id: string;
+  id: number;
   name: string;
   addr: string;
+}
+
+interface PgBackend {
+  /** pid@backend_start: a reused pid is still a new session. */
+  key: string;
+  applicationName: string;
 }
 
 function parseClientList(text: string): RedisClientEntry[] {
@@ -30,7 +46,7 @@ function parseClientList(text: string): RedisClientEntry[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => Object.fromEntries(line.trim().split(' ').map((kv) => kv.split('=', 2) as [string, string])))
-    .map((o) => ({ id: o.id ?? '', name: o.name ?? '', addr: o.addr ?? '' }));
+    .map((o) => ({ id: Number(o.id), name: o.name ?? '', addr: o.addr ?? '' }));
 }
 
 describe('warm container reuse (1,000 invocations of GET /health)', () => {
@@ -38,6 +54,7 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
   let pgObserver: Client;
   let redisObserver: IORedis;
   let appName: string;
+  let database: string;
 
   beforeAll(async () => {
     process.env.AGENDA_PROFILE = 'api';
@@ -49,10 +66,11 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
       getPoolIfCreated: (await import('../../lib/db/client')).getPoolIfCreated,
     };
     appName = product.applicationName(product.getConfig());
+    database = new URL(process.env.DATABASE_URL!).pathname.slice(1);
     // Observers: test-owned connections that look at the servers from outside the container.
-    pgObserver = new Client({ connectionString: process.env.DATABASE_URL, application_name: 'agenda-test-observer' });
+    pgObserver = new Client({ connectionString: process.env.DATABASE_URL, application_name: OBSERVER });
     await pgObserver.connect();
-    redisObserver = new IORedis(process.env.REDIS_URL!, { connectionName: 'agenda-test-observer', lazyConnect: true });
+    redisObserver = new IORedis(process.env.REDIS_URL!, { connectionName: OBSERVER, lazyConnect: true });
     await redisObserver.connect();
   });
 
@@ -62,41 +80,67 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
     redisObserver?.disconnect();
   });
 
-  async function pgBackends(): Promise<{ pid: number; backendStart: string }[]> {
-    const { rows } = await pgObserver.query<{ pid: number; backend_start: Date }>(
-      'SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = $1',
-      [appName],
+  /** Server clock, as text so no precision is lost (backend_start has microseconds). */
+  async function pgNow(): Promise<string> {
+    return (await pgObserver.query<{ now: string }>('SELECT clock_timestamp()::text AS now')).rows[0]!.now;
+  }
+
+  /** Sessions ever opened to this database (counted at connect, so short-lived ones too). */
+  async function pgSessionsOpened(): Promise<number> {
+    const { rows } = await pgObserver.query<{ sessions: string }>(
+      'SELECT sessions FROM pg_stat_database WHERE datname = $1',
+      [database],
     );
-    return rows.map((r) => ({ pid: r.pid, backendStart: r.backend_start.toISOString() }));
+    return Number(rows[0]!.sessions);
+  }
+
+  /** Every backend of the test database started after `since`, whatever its name; not the observer's. */
+  async function pgBackendsSince(since: string): Promise<PgBackend[]> {
+    const { rows } = await pgObserver.query<{ pid: number; backend_start: string; application_name: string }>(
+      `SELECT pid, backend_start::text, application_name FROM pg_stat_activity
+        WHERE datname = $1 AND backend_start > $2::timestamptz AND application_name <> $3`,
+      [database, since, OBSERVER],
+    );
+    return rows.map((r) => ({ key: `${r.pid}@${r.backend_start}`, applicationName: r.application_name }));
   }
 
   async function redisClients(): Promise<RedisClientEntry[]> {
-    const list = (await redisObserver.client('LIST')) as string;
-    return parseClientList(list).filter((c) => c.name === appName);
+    return parseClientList((await redisObserver.client('LIST')) as string);
+  }
+
+  async function redisConnectionsReceived(): Promise<number> {
+    const info = await redisObserver.info('stats');
+    return Number(/^total_connections_received:(\d+)/m.exec(info)![1]);
   }
 
   it('keeps one connection set for the whole life of the container', async () => {
     const { db } = product.getConfig();
     expect(db.poolMax).toBe(2);
-    expect(await pgBackends()).toEqual([]); // nothing opened before the first invocation
-    expect(await redisClients()).toEqual([]);
 
-    const distinctBackends = new Set<string>(); // pid@backend_start: a reused pid is still a new session
-    const redisIds = new Set<string>();
+    // Baselines, after the observers connected (their own connections are counted before it).
+    const runStart = await pgNow();
+    const pgSessionsBefore = await pgSessionsOpened();
+    const redisBefore = await redisClients();
+    const redisBaselineId = Math.max(...redisBefore.map((c) => c.id));
+    const redisConnectionsBefore = await redisConnectionsReceived();
+    // Nothing opened before the first invocation.
+    expect(await pgBackendsSince(runStart)).toEqual([]);
+    expect(redisBefore.filter((c) => c.name === appName)).toEqual([]);
+
+    const pgSeen = new Map<string, string>(); // every new backend: key -> application_name
+    const redisSeen = new Map<number, string>(); // every new client: id -> name
     let maxConcurrentBackends = 0;
-    let maxRedisEntries = 0;
     let poolConnects = 0;
     let containerId: string | undefined;
-    let samples = 0;
 
     const sample = async () => {
-      const [backends, clients] = await Promise.all([pgBackends(), redisClients()]);
-      samples += 1;
+      const [backends, clients] = await Promise.all([pgBackendsSince(runStart), redisClients()]);
       maxConcurrentBackends = Math.max(maxConcurrentBackends, backends.length);
-      maxRedisEntries = Math.max(maxRedisEntries, clients.length);
-      for (const b of backends) distinctBackends.add(`${b.pid}@${b.backendStart}`);
-      for (const c of clients) redisIds.add(c.id);
-      expect(clients).toHaveLength(1);
+      for (const b of backends) pgSeen.set(b.key, b.applicationName);
+      const fresh = clients.filter((c) => c.id > redisBaselineId);
+      for (const c of fresh) redisSeen.set(c.id, c.name);
+      // At every sample: exactly one new Redis client, and it is the container's.
+      expect(fresh.map((c) => c.name)).toEqual([appName]);
     };
 
     const started = Date.now();
@@ -119,28 +163,34 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
           poolConnects += 1;
         });
       }
-      if (i === 1 || i % SAMPLE_EVERY === 0) await sample();
+      await sample(); // after every invocation: a leak lives at least until the next sample
     }
     const elapsedMs = Date.now() - started;
-    await sample();
+    const pgSessions = (await pgSessionsOpened()) - pgSessionsBefore;
+    const redisConnections = (await redisConnectionsReceived()) - redisConnectionsBefore;
 
     expect(appName).toBe(`agenda-api-${containerId}`);
-    // PostgreSQL: never more backends than the pool's max, at any sample or over the whole run.
+    // PostgreSQL, whatever the names: never more backends than the pool's max, at any sample or
+    // over the whole run, and the server opened no more sessions than that either.
     expect(maxConcurrentBackends).toBeGreaterThanOrEqual(1);
     expect(maxConcurrentBackends).toBeLessThanOrEqual(db.poolMax);
-    expect(distinctBackends.size).toBeLessThanOrEqual(db.poolMax);
+    expect(pgSeen.size).toBeGreaterThanOrEqual(1);
+    expect(pgSeen.size).toBeLessThanOrEqual(db.poolMax);
+    // Every session the server opened was seen by a sample (none opened and closed in between).
+    expect(pgSessions).toBe(pgSeen.size);
+    // ... and they are all the container's.
+    expect([...new Set(pgSeen.values())]).toEqual([appName]);
     expect(poolConnects).toBeLessThanOrEqual(db.poolMax - 1); // the first was opened by invocation 1
-    // Redis: exactly one client with this container's name, and always the same one.
-    expect(maxRedisEntries).toBe(1);
-    expect(redisIds.size).toBe(1);
-    expect(samples).toBe(INVOCATIONS / SAMPLE_EVERY + 2);
+    // Redis, whatever the names: one connection over the whole run, the container's, never replaced.
+    expect([...redisSeen.values()]).toEqual([appName]);
+    expect(redisConnections).toBe(1);
 
     // Recorded for the report: how quick a warm invocation is once the connections exist.
     // eslint-disable-next-line no-console
     console.info(
       `warm-reuse: ${INVOCATIONS} invocations in ${elapsedMs} ms; ` +
-        `pg backends seen=${distinctBackends.size} (max concurrent ${maxConcurrentBackends}, pool max ${db.poolMax}); ` +
-        `redis client ids seen=${[...redisIds].join(',')}`,
+        `pg backends seen=${pgSeen.size} (max concurrent ${maxConcurrentBackends}, sessions opened ${pgSessions}, pool max ${db.poolMax}); ` +
+        `redis clients opened=${redisConnections} (ids ${[...redisSeen.keys()].join(',')})`,
     );
   });
 });

@@ -26,8 +26,8 @@ export interface Started {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-function launch(command: string, args: string[], env: NodeJS.ProcessEnv): Started {
-  const proc = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+function launch(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = root): Started {
+  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -80,15 +80,23 @@ export interface Worker extends Started {
   healthUrl: string;
 }
 
+/** Where the worker runs from: its source, as `npm run worker` does, or a directory holding the bundle. */
+export type WorkerFrom = 'source' | { bundleDir: string };
+
 /**
  * Starts the worker container's entry point and waits for its health endpoint: from source as
- * `npm run worker` does, or the bundle the Dockerfile ships (`npm run build:worker`).
+ * `npm run worker` does, or as the Dockerfile's image runs it: `node --enable-source-maps main.js`
+ * in the directory that holds the bundle (`npm run build:worker` writes dist/worker/), with
+ * NODE_ENV=production. Give it a directory outside the repo, so that nothing the bundle forgot can
+ * be found in the repo's node_modules.
  */
-export async function startWorker(extra: NodeJS.ProcessEnv = {}, from: 'source' | 'bundle' = 'source'): Promise<Worker> {
+export async function startWorker(extra: NodeJS.ProcessEnv = {}, from: WorkerFrom = 'source'): Promise<Worker> {
   const port = await freePort();
-  const [command, args] =
-    from === 'source' ? [bin('tsx'), ['worker/main.ts']] : [process.execPath, ['--enable-source-maps', 'dist/worker/main.js']];
-  const started = launch(command, args, childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), ...extra }));
+  const env = childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), ...extra });
+  const started =
+    from === 'source'
+      ? launch(bin('tsx'), ['worker/main.ts'], env)
+      : launch(process.execPath, ['--enable-source-maps', 'main.js'], { ...env, NODE_ENV: 'production', NODE_PATH: '' }, from.bundleDir);
   const healthUrl = `http://127.0.0.1:${port}/health`;
   await waitHttp(healthUrl, 30_000, started);
   return { ...started, healthUrl };
