@@ -14,6 +14,7 @@ type Lib = {
   create: typeof import('../../functions/http/admin-canaries').create;
   getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
+  getRedis: typeof import('../../lib/redis/client').getRedis;
 };
 let lib: Lib;
 const workers: Worker[] = [];
@@ -23,6 +24,7 @@ beforeAll(() => {
     create: require('../../functions/http/admin-canaries').create,
     getAgendaQueue: require('../../lib/queues/queues').getAgendaQueue,
     closeAll: require('../../lib/lifecycle/close-all').closeAll,
+    getRedis: require('../../lib/redis/client').getRedis,
   };
 });
 
@@ -49,6 +51,16 @@ describe('worker container', () => {
     expect(health.status).toBe('ok');
     expect(health.consumers).toHaveLength(4);
     expect(health.checks.redis.evictionPolicy).toBe('noeviction');
+
+    // On the server: the shared client plus one blocking connection per queue, nothing more.
+    const redis = await lib.getRedis();
+    const clients = String(await redis.call('CLIENT', 'LIST'))
+      .split('\n')
+      .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '');
+    const mine = clients.filter((name) => name === `agenda-worker-${health.container.containerId}`);
+    const blocking = clients.filter((name) => name.startsWith(`${process.env.QUEUE_PREFIX}:`));
+    expect(mine).toHaveLength(1);
+    expect(blocking).toHaveLength(4);
   });
 
   it('on SIGTERM stops taking jobs, finishes the active ones and loses none', async () => {
