@@ -6,37 +6,34 @@
 export const PROFILES = ['api', 'socket', 'worker'] as const;
 export type Profile = (typeof PROFILES)[number];
 
+/** Function defaults: fail fast, well inside API Gateway's 29 s. */
+const FUNCTION_DEFAULTS: Record<string, string> = {
+  DB_POOL_MAX: '2',
+  DB_POOL_MIN: '1',
+  DB_CONNECT_TIMEOUT_MS: '2000',
+  DB_STATEMENT_TIMEOUT_MS: '10000',
+  DB_IDLE_IN_TX_TIMEOUT_MS: '10000',
+  DB_IDLE_TIMEOUT_MS: '60000',
+  REDIS_CONNECT_TIMEOUT_MS: '1000',
+  REDIS_COMMAND_TIMEOUT_MS: '1000',
+  REDIS_READY_TIMEOUT_MS: '1500',
+  REDIS_MAX_RECONNECT_DELAY_MS: '1000',
+  REDIS_RECONNECT_ATTEMPTS: '10',
+  REDIS_OFFLINE_QUEUE: 'false',
+  HEALTH_CHECK_TIMEOUT_MS: '2500',
+};
+
 /** Defaults per profile, applied before environment overrides. Values are strings, as env would be. */
 export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
-  api: {
-    DB_POOL_MAX: '2',
-    DB_POOL_MIN: '1',
-    DB_CONNECT_TIMEOUT_MS: '2000',
-    DB_STATEMENT_TIMEOUT_MS: '10000',
-    DB_IDLE_IN_TX_TIMEOUT_MS: '10000',
-    DB_IDLE_TIMEOUT_MS: '60000',
-    REDIS_CONNECT_TIMEOUT_MS: '1000',
-    REDIS_COMMAND_TIMEOUT_MS: '1000',
-    REDIS_READY_TIMEOUT_MS: '1500',
-    REDIS_MAX_RECONNECT_DELAY_MS: '1000',
-    REDIS_RECONNECT_ATTEMPTS: '10',
-    REDIS_OFFLINE_QUEUE: 'false',
-    HEALTH_CHECK_TIMEOUT_MS: '2500',
-  },
+  api: FUNCTION_DEFAULTS,
+  // One lazily opened connection: a socket message is short and rare next to an API request.
   socket: {
+    ...FUNCTION_DEFAULTS,
     DB_POOL_MAX: '1',
     DB_POOL_MIN: '0',
-    DB_CONNECT_TIMEOUT_MS: '2000',
     DB_STATEMENT_TIMEOUT_MS: '5000',
     DB_IDLE_IN_TX_TIMEOUT_MS: '5000',
     DB_IDLE_TIMEOUT_MS: '30000',
-    REDIS_CONNECT_TIMEOUT_MS: '1000',
-    REDIS_COMMAND_TIMEOUT_MS: '1000',
-    REDIS_READY_TIMEOUT_MS: '1500',
-    REDIS_MAX_RECONNECT_DELAY_MS: '1000',
-    REDIS_RECONNECT_ATTEMPTS: '10',
-    REDIS_OFFLINE_QUEUE: 'false',
-    HEALTH_CHECK_TIMEOUT_MS: '2500',
   },
   worker: {
     DB_POOL_MAX: '10',

@@ -108,6 +108,14 @@ async function expectCanaryQueued(c: Container, res: InvokeResult, workMs: numbe
   expect(await canaryRows(workMs)).toEqual([{ id: res.body.id }]);
 }
 
+/** Ends a simulated container: Redis reachable again, its queue emptied, its connections closed. */
+async function retire(c: Container | undefined): Promise<void> {
+  await proxy.up();
+  const q = await c?.getQueueByName('agenda').catch(() => undefined);
+  await q?.obliterate({ force: true }).catch(() => undefined);
+  await c?.closeAll();
+}
+
 describe('warm container: Redis goes away, then comes back', () => {
   let c: Container;
 
@@ -116,12 +124,7 @@ describe('warm container: Redis goes away, then comes back', () => {
     c = await loadContainer();
     expect(c.getConfig().redis.url).toContain(`:${proxy.port}`);
   });
-  afterAll(async () => {
-    await proxy.up();
-    const q = await c?.getQueueByName('agenda').catch(() => undefined);
-    await q?.obliterate({ force: true }).catch(() => undefined);
-    await c?.closeAll();
-  });
+  afterAll(() => retire(c));
 
   it('is healthy and enqueues before the fault', async () => {
     expect((await get(c.health, '/health')).status).toBe(200);
@@ -183,12 +186,7 @@ describe('cold container: Redis already down at the first invocation', () => {
     await proxy.down();
     c = await loadContainer();
   });
-  afterAll(async () => {
-    await proxy.up();
-    const q = await c?.getQueueByName('agenda').catch(() => undefined);
-    await q?.obliterate({ force: true }).catch(() => undefined);
-    await c?.closeAll();
-  });
+  afterAll(() => retire(c));
 
   it('answers 503 within 3 s and fails before writing anything', async () => {
     const health = await timed(() => get(c.health, '/health'));
@@ -219,12 +217,7 @@ describe('warm container: the network silently drops the Redis socket (blackhole
     await proxy.up();
     c = await loadContainer();
   });
-  afterAll(async () => {
-    await proxy.up();
-    const q = await c?.getQueueByName('agenda').catch(() => undefined);
-    await q?.obliterate({ force: true }).catch(() => undefined);
-    await c?.closeAll();
-  });
+  afterAll(() => retire(c));
 
   it('drops the dead socket after the command bound, reconnects and answers 200 within 3 s', async () => {
     expect((await get(c.health, '/health')).status).toBe(200);
