@@ -1,7 +1,3 @@
 /** The four queues. Functions only produce into them; the worker container consumes them. */
 export const QUEUE_NAMES = ['agenda', 'webhook', 'notification', 'renovacao'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
-
-export function isQueueName(value: unknown): value is QueueName {
-  return typeof value === 'string' && (QUEUE_NAMES as readonly string[]).includes(value);
-}
