@@ -104,6 +104,7 @@ async function main() {
     Worker health   http://localhost:${env.WORKER_HEALTH_PORT}/health
     Admin secret    ${env.ADMIN_SECRET}
     Demo clinic     ${seeded.clinicId}
+    Demo API key    ${seeded.apiKey}     (try: curl -H "authorization: Bearer <key>" http://localhost:${env.HTTP_PORT}/v1/clinic)
 `);
 }
 

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { lambdaHandler, type Invocation } from '../lambda/handler';
+import { requireClinic, type AuthContext } from './auth';
 import { errorToResponse } from './errors';
 import type { HttpResult } from './response';
 
@@ -18,4 +19,11 @@ export function httpHandler(route: RouteHandler) {
       }
     },
   );
+}
+
+export type ClinicRouteHandler = (event: HttpEvent, auth: AuthContext, call: Invocation) => Promise<HttpResult>;
+
+/** A `/v1` route: the caller's API key resolved to its clinic before the route runs. */
+export function clinicHandler(route: ClinicRouteHandler) {
+  return httpHandler(async (event, call) => route(event, await requireClinic(event), call));
 }

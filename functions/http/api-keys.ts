@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { parseJsonBody } from '../../lib/http/body';
+import { clinicHandler } from '../../lib/http/handler';
+import { json } from '../../lib/http/response';
+import { getClinic, issueApiKey, listApiKeys, revokeApiKey } from '../../lib/tenancy/clinics';
+import { idParam, text } from '../../lib/validation/common';
+import { validate } from '../../lib/validation/validate';
+
+/** GET /v1/clinic: the caller's clinic. */
+export const clinic = clinicHandler(async (_event, auth) => json(200, await getClinic(auth.clinicId)));
+
+/** GET /v1/api-keys: the clinic's keys, without secrets. */
+export const list = clinicHandler(async (_event, auth) => json(200, { data: await listApiKeys(auth.clinicId) }));
+
+/** POST /v1/api-keys: a new key, its secret shown once. */
+export const create = clinicHandler(async (event, auth) => {
+  const { name } = parseJsonBody(event, z.strictObject({ name: text(100) }));
+  return json(201, await issueApiKey(auth.clinicId, name));
+});
+
+/** DELETE /v1/api-keys/{id}: revokes a key at once. */
+export const revoke = clinicHandler(async (event, auth) => {
+  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  await revokeApiKey(auth.clinicId, id);
+  return { statusCode: 204, headers: {}, body: '' };
+});

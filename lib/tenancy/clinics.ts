@@ -1,0 +1,53 @@
+import { getDb } from '../db/client';
+import { NotFoundError } from '../errors/app-error';
+import { createApiKey } from './api-keys';
+
+export interface NewClinic {
+  name: string;
+  timeZone: string;
+  reminderOffsetsMinutes?: number[];
+}
+
+/** Creates a clinic and its first API key in one transaction; the key is returned once. */
+export async function createClinic(input: NewClinic, keyName = 'default') {
+  const db = await getDb();
+  return db.$transaction(async (tx) => {
+    const clinic = await tx.clinic.create({ data: input });
+    const apiKey = await createApiKey(tx, clinic.id, keyName);
+    return { clinic, apiKey };
+  });
+}
+
+export async function getClinic(clinicId: string) {
+  const db = await getDb();
+  const clinic = await db.clinic.findUnique({ where: { id: clinicId } });
+  if (!clinic) throw new NotFoundError('Clinic not found');
+  return clinic;
+}
+
+/** The clinic's keys, without secrets. */
+export async function listApiKeys(clinicId: string) {
+  const db = await getDb();
+  return db.apiKey.findMany({
+    where: { clinicId },
+    select: { id: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+    orderBy: { createdAt: 'asc' },
+  });
+}
+
+export async function issueApiKey(clinicId: string, name: string) {
+  return createApiKey(await getDb(), clinicId, name);
+}
+
+/** Revokes one of the clinic's keys; another clinic's key id is "not found". */
+export async function revokeApiKey(clinicId: string, keyId: string) {
+  const db = await getDb();
+  const { count } = await db.apiKey.updateMany({
+    where: { id: keyId, clinicId, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
+  if (count === 0) {
+    const exists = await db.apiKey.count({ where: { id: keyId, clinicId } });
+    if (!exists) throw new NotFoundError('API key not found');
+  }
+}
