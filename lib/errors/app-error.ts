@@ -31,6 +31,19 @@ export class ConflictError extends AppError {
 }
 
 /**
+ * The request is well-formed but a business rule refuses it (outside working hours, a session
+ * package exhausted or expired, a transition the appointment's state does not allow). `details.rule`
+ * names the rule in stable English.
+ */
+export class RuleViolationError extends AppError {
+  readonly code = 'rule_violated';
+
+  constructor(readonly rule: string, message: string, details?: Record<string, unknown>) {
+    super(message, { rule, ...details });
+  }
+}
+
+/**
  * A dependency (PostgreSQL, Redis, a queue) cannot serve now. Retrying later may work; the caller
  * gets a 503 naming the dependency instead of waiting for API Gateway's 29 s timeout.
  */

@@ -18,6 +18,7 @@ const STATUS: Record<string, number> = {
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  rule_violated: 422,
   dependency_unavailable: 503,
   timeout: 504,
 };
