@@ -1,0 +1,84 @@
+/**
+ * Messages for people, by stable English code. pt-BR first (the clinics are Brazilian), English as
+ * the fallback. Codes never change with the language; only `message` does.
+ */
+export const LOCALES = ['pt-BR', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+type Catalog = Record<string, string>;
+
+const en: Catalog = {
+  validation_failed: 'The request is invalid.',
+  unauthorized: 'Missing or invalid credentials.',
+  not_found: 'Not found.',
+  conflict: 'The request conflicts with the current state.',
+  slot_taken: 'That time is no longer available for this professional.',
+  dependency_unavailable: 'The service is temporarily unavailable. Try again shortly.',
+  timeout: 'The operation took too long.',
+  internal_error: 'Internal server error.',
+  configuration_invalid: 'The service is misconfigured.',
+  rule_violated: 'The request breaks a scheduling rule.',
+  outside_working_hours: "The time is outside the professional's working hours.",
+  professional_time_off: 'The professional is away at that time.',
+  invalid_transition: "The appointment's current status does not allow this.",
+  control_exhausted: 'The session package has no sessions left.',
+  control_expired: 'The session package has expired.',
+  control_mismatch: 'The session package does not cover this appointment.',
+  payload_too_large: 'The request body is too large.',
+  rate_limited: 'Too many requests. Slow down.',
+  idempotency_key_reused: 'This Idempotency-Key was already used with a different request.',
+  idempotency_in_progress: 'A request with this Idempotency-Key is still in progress.',
+};
+
+const ptBR: Catalog = {
+  validation_failed: 'A requisição é inválida.',
+  unauthorized: 'Credenciais ausentes ou inválidas.',
+  not_found: 'Não encontrado.',
+  conflict: 'A requisição conflita com o estado atual.',
+  slot_taken: 'Este horário não está mais disponível para este profissional.',
+  dependency_unavailable: 'O serviço está temporariamente indisponível. Tente novamente em instantes.',
+  timeout: 'A operação demorou demais.',
+  internal_error: 'Erro interno do servidor.',
+  configuration_invalid: 'O serviço está mal configurado.',
+  rule_violated: 'A requisição viola uma regra de agendamento.',
+  outside_working_hours: 'O horário está fora do expediente do profissional.',
+  professional_time_off: 'O profissional está ausente neste horário.',
+  invalid_transition: 'O status atual da consulta não permite esta ação.',
+  control_exhausted: 'O pacote de sessões não tem mais sessões disponíveis.',
+  control_expired: 'O pacote de sessões expirou.',
+  control_mismatch: 'O pacote de sessões não cobre esta consulta.',
+  payload_too_large: 'O corpo da requisição é grande demais.',
+  rate_limited: 'Requisições demais. Aguarde um pouco.',
+  idempotency_key_reused: 'Esta Idempotency-Key já foi usada com outra requisição.',
+  idempotency_in_progress: 'Uma requisição com esta Idempotency-Key ainda está em andamento.',
+};
+
+const CATALOGS: Record<Locale, Catalog> = { 'pt-BR': ptBR, en };
+
+/**
+ * Picks the best supported locale from an Accept-Language header (q-values honoured, `pt` and
+ * `pt-PT` map to pt-BR, `en-*` to en). Without a usable header: pt-BR.
+ */
+export function negotiateLocale(acceptLanguage: string | undefined): Locale {
+  if (!acceptLanguage) return 'pt-BR';
+  const ranked = acceptLanguage
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = Number(params.find((p) => p.trim().startsWith('q='))?.trim().slice(2) ?? '1');
+      return { tag: tag.toLowerCase(), q: Number.isFinite(q) ? q : 0, index };
+    })
+    .filter((r) => r.tag && r.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  for (const { tag } of ranked) {
+    if (tag === '*') return 'pt-BR';
+    if (tag.startsWith('pt')) return 'pt-BR';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'pt-BR';
+}
+
+/** The message for a code in a locale, falling back to English, then to the code itself. */
+export function message(code: string, locale: Locale): string {
+  return CATALOGS[locale][code] ?? en[code] ?? code;
+}

@@ -1,0 +1,18 @@
+import { message, negotiateLocale } from '../../lib/i18n/messages';
+
+describe('messages', () => {
+  it('negotiates pt-BR or en from Accept-Language, pt-BR by default', () => {
+    expect(negotiateLocale(undefined)).toBe('pt-BR');
+    expect(negotiateLocale('en-US,en;q=0.9')).toBe('en');
+    expect(negotiateLocale('fr-FR, en;q=0.5, pt;q=0.8')).toBe('pt-BR');
+    expect(negotiateLocale('de, en-GB;q=0.1')).toBe('en');
+    expect(negotiateLocale('de')).toBe('pt-BR');
+    expect(negotiateLocale('pt-PT')).toBe('pt-BR');
+  });
+
+  it('translates by stable code and falls back to English, then the code', () => {
+    expect(message('slot_taken', 'pt-BR')).toBe('Este horário não está mais disponível para este profissional.');
+    expect(message('slot_taken', 'en')).toBe('That time is no longer available for this professional.');
+    expect(message('no_such_code', 'pt-BR')).toBe('no_such_code');
+  });
+});
