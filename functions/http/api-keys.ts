@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { parseJsonBody } from '../../lib/http/body';
 import { clinicHandler } from '../../lib/http/handler';
 import { json } from '../../lib/http/response';
 import { getClinic, issueApiKey, listApiKeys, revokeApiKey } from '../../lib/tenancy/clinics';
-import { idParam, text } from '../../lib/validation/common';
+import { createApiKeySchema } from '../../lib/tenancy/schemas';
+import { idParam } from '../../lib/validation/common';
 import { validate } from '../../lib/validation/validate';
 
 /** GET /v1/clinic: the caller's clinic. */
@@ -14,7 +14,7 @@ export const list = clinicHandler(async (_event, auth) => json(200, { data: awai
 
 /** POST /v1/api-keys: a new key, its secret shown once. */
 export const create = clinicHandler(async (event, auth) => {
-  const { name } = parseJsonBody(event, z.strictObject({ name: text(100) }));
+  const { name } = parseJsonBody(event, createApiKeySchema);
   return json(201, await issueApiKey(auth.clinicId, name));
 });
 
