@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { createCanarySchema } from '../canary/schemas';
+import { createApiKeySchema, createClinicSchema } from '../tenancy/schemas';
+import { buildDocument, type RouteDoc } from './document';
+
+const ok = (description: string, schema?: z.ZodType) => ({ description, ...(schema && { schema }) });
+const anyObject = z.object({}).passthrough();
+
+/**
+ * Every HTTP route, with the schemas that validate it. A test checks this list against the
+ * httpApi events in serverless.yml, so a route cannot ship undocumented.
+ */
+export const ROUTES: RouteDoc[] = [
+  { method: 'get', path: '/health', summary: 'Dependencies, pool totals and this container\'s warm state', tag: 'operations', auth: 'none', responses: { 200: ok('Healthy or degraded', anyObject), 503: ok('A dependency is down (listed in `down`)', anyObject) } },
+  { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', auth: 'none', responses: { 200: ok('OpenAPI 3.1', anyObject) } },
+  { method: 'get', path: '/docs', summary: 'A readable reference page', tag: 'operations', auth: 'none', responses: { 200: ok('HTML') } },
+  { method: 'post', path: '/admin/canaries', summary: 'Send a probe through function, queue, worker and database', tag: 'operations', auth: 'admin', body: createCanarySchema, responses: { 202: ok('Enqueued', anyObject) } },
+  { method: 'get', path: '/admin/canaries/{id}', summary: 'Whether, where and how a probe was processed', tag: 'operations', auth: 'admin', responses: { 200: ok('The probe', anyObject), 404: ok('Unknown probe') } },
+  { method: 'post', path: '/admin/clinics', summary: 'Create a clinic and its first API key (shown once)', tag: 'clinics', auth: 'admin', body: createClinicSchema, responses: { 201: ok('Created', anyObject) } },
+  { method: 'get', path: '/v1/clinic', summary: 'The caller\'s clinic', tag: 'clinics', auth: 'apiKey', responses: { 200: ok('The clinic', anyObject) } },
+  { method: 'get', path: '/v1/api-keys', summary: 'The clinic\'s API keys, without secrets', tag: 'clinics', auth: 'apiKey', responses: { 200: ok('Keys', anyObject) } },
+  { method: 'post', path: '/v1/api-keys', summary: 'Issue another API key (its secret is shown once)', tag: 'clinics', auth: 'apiKey', body: createApiKeySchema, idempotent: true, responses: { 201: ok('Issued', anyObject) } },
+  { method: 'delete', path: '/v1/api-keys/{id}', summary: 'Revoke an API key at once', tag: 'clinics', auth: 'apiKey', responses: { 204: ok('Revoked'), 404: ok('Not this clinic\'s key') } },
+];
+
+let cached: ReturnType<typeof buildDocument> | undefined;
+
+/** The OpenAPI document, built once per container. */
+export function openApiDocument() {
+  cached ??= buildDocument(ROUTES, {
+    title: 'Agenda',
+    version: '0.1.0',
+    description:
+      'Scheduling API for clinics. Authenticate with `Authorization: Bearer <API key>`. Errors carry a stable English `code` and a `message` in pt-BR or English (Accept-Language).',
+  });
+  return cached;
+}
