@@ -50,6 +50,12 @@ export interface Config {
     /** The job function's own timeout (serverless.yml); the invoke waits a little longer. */
     jobFunctionTimeoutMs: number;
   };
+  /** Requests per API key per window, shared by every container through Redis (0: no limit). */
+  rateLimit: { points: number; durationSeconds: number; keyPrefix: string };
+  http: {
+    /** Largest request body accepted, in bytes after base64 decoding. */
+    bodyMaxBytes: number;
+  };
   adminSecret?: string;
   /** Bound on each dependency check of a health probe, so the probe itself answers in time. */
   healthCheckTimeoutMs: number;
@@ -118,6 +124,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       jobFunctionName: e.JOB_FUNCTION_NAME ?? `${e.SERVICE_NAME}-${e.STAGE}-jobRunner`,
       jobFunctionTimeoutMs: e.JOB_FUNCTION_TIMEOUT_MS,
     },
+    rateLimit: { points: e.RATE_LIMIT_POINTS, durationSeconds: e.RATE_LIMIT_DURATION_S, keyPrefix: e.RATE_LIMIT_KEY_PREFIX },
+    http: { bodyMaxBytes: e.BODY_MAX_BYTES },
     adminSecret: e.ADMIN_SECRET,
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
     worker: {

@@ -21,6 +21,8 @@ const FUNCTION_DEFAULTS: Record<string, string> = {
   REDIS_RECONNECT_ATTEMPTS: '10',
   REDIS_OFFLINE_QUEUE: 'false',
   HEALTH_CHECK_TIMEOUT_MS: '2500',
+  RATE_LIMIT_POINTS: '100',
+  RATE_LIMIT_DURATION_S: '10',
 };
 
 /** Defaults per profile, applied before environment overrides. Values are strings, as env would be. */
@@ -49,5 +51,8 @@ export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
     REDIS_RECONNECT_ATTEMPTS: '0',
     REDIS_OFFLINE_QUEUE: 'true',
     HEALTH_CHECK_TIMEOUT_MS: '5000',
+    // The worker serves no /v1 routes; the values only have to parse.
+    RATE_LIMIT_POINTS: '100',
+    RATE_LIMIT_DURATION_S: '10',
   },
 };

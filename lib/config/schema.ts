@@ -39,6 +39,13 @@ export const envSchema = z.object({
   JOB_FUNCTION_NAME: z.string().optional(),
   JOB_FUNCTION_TIMEOUT_MS: int(1_000, 900_000).default(120_000),
 
+  // Per API key, counted in Redis so the budget holds across containers. 0 points disables the limit.
+  RATE_LIMIT_POINTS: int(0, 1_000_000),
+  RATE_LIMIT_DURATION_S: int(1, 86_400),
+  RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('agenda:rl'),
+  // Largest request body accepted (bytes, decoded); larger answers 413 before parsing.
+  BODY_MAX_BYTES: int(1, 10 * 1024 * 1024).default(64 * 1024),
+
   ADMIN_SECRET: z.string().min(16).optional(),
   // Read by the logger at import (it must log even an invalid config); listed here to be validated.
   LOG_LEVEL: z

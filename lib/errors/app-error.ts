@@ -5,6 +5,8 @@
 export abstract class AppError extends Error {
   abstract readonly code: string;
   readonly details?: unknown;
+  /** Seconds a client should wait before retrying, when this error says when a retry can work. */
+  readonly retryAfter?: number;
 
   constructor(message: string, details?: unknown, options?: ErrorOptions) {
     super(message, options);
@@ -62,4 +64,39 @@ export class DependencyUnavailableError extends AppError {
 /** Work ran past its bound (a statement timeout): retrying the same thing at once will not help. */
 export class TimeoutError extends AppError {
   readonly code = 'timeout';
+}
+
+/** The request body is larger than BODY_MAX_BYTES: refused before it is parsed. */
+export class PayloadTooLargeError extends AppError {
+  readonly code = 'payload_too_large';
+}
+
+/** A request body was sent with a content type other than JSON. */
+export class UnsupportedMediaTypeError extends AppError {
+  readonly code = 'unsupported_media_type';
+}
+
+/**
+ * An `Idempotency-Key` already used for another request (another body, method or path) by the
+ * same clinic within its retention window. The client must pick a new key.
+ */
+export class IdempotencyKeyReusedError extends AppError {
+  readonly code = 'idempotency_key_reused';
+}
+
+/** The first request with this `Idempotency-Key` is still running; retry after a second. */
+export class IdempotencyInProgressError extends AppError {
+  readonly code = 'idempotency_in_progress';
+  override readonly retryAfter = 1;
+}
+
+/** The caller's API key spent its request budget for the current window. */
+export class RateLimitedError extends AppError {
+  readonly code = 'rate_limited';
+  override readonly retryAfter: number;
+
+  constructor(message: string, retryAfterSeconds: number, details?: unknown) {
+    super(message, details);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
 }

@@ -18,7 +18,12 @@ const STATUS: Record<string, number> = {
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  idempotency_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
   rule_violated: 422,
+  idempotency_key_reused: 422,
+  rate_limited: 429,
   dependency_unavailable: 503,
   timeout: 504,
 };
@@ -42,6 +47,7 @@ export function describeError(err: unknown): ErrorDescription {
       message: err.message,
       ...(err.details !== undefined && { details: err.details }),
       ...(err instanceof DependencyUnavailableError && { retryAfter: 5 }),
+      ...(err.retryAfter !== undefined && { retryAfter: err.retryAfter }),
     };
   }
   if (err instanceof ConfigError) {

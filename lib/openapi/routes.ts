@@ -1,5 +1,15 @@
 import { z } from 'zod';
 import { createCanarySchema } from '../canary/schemas';
+import {
+  createPatientBody,
+  createProfessionalBody,
+  createTimeOffBody,
+  listPatientsQuery,
+  listProfessionalsQuery,
+  updatePatientBody,
+  updateProfessionalBody,
+  workingHoursBody,
+} from '../scheduling/schemas';
 import { createApiKeySchema, createClinicSchema } from '../tenancy/schemas';
 import { buildDocument, type RouteDoc } from './document';
 
@@ -21,6 +31,22 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/api-keys', summary: 'The clinic\'s API keys, without secrets', tag: 'clinics', auth: 'apiKey', responses: { 200: ok('Keys', anyObject) } },
   { method: 'post', path: '/v1/api-keys', summary: 'Issue another API key (its secret is shown once)', tag: 'clinics', auth: 'apiKey', body: createApiKeySchema, idempotent: true, responses: { 201: ok('Issued', anyObject) } },
   { method: 'delete', path: '/v1/api-keys/{id}', summary: 'Revoke an API key at once', tag: 'clinics', auth: 'apiKey', responses: { 204: ok('Revoked'), 404: ok('Not this clinic\'s key') } },
+
+  { method: 'post', path: '/v1/professionals', summary: 'Add a professional', tag: 'professionals', auth: 'apiKey', body: createProfessionalBody, idempotent: true, responses: { 201: ok('Created', anyObject) } },
+  { method: 'get', path: '/v1/professionals', summary: 'List professionals (cursor pagination)', tag: 'professionals', auth: 'apiKey', query: listProfessionalsQuery, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
+  { method: 'get', path: '/v1/professionals/{id}', summary: 'One professional', tag: 'professionals', auth: 'apiKey', responses: { 200: ok('The professional', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'patch', path: '/v1/professionals/{id}', summary: 'Change a professional (duration, buffers, step, active...)', tag: 'professionals', auth: 'apiKey', body: updateProfessionalBody, responses: { 200: ok('Updated', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'get', path: '/v1/professionals/{id}/working-hours', summary: 'The weekly schedule, local times', tag: 'professionals', auth: 'apiKey', responses: { 200: ok('Schedule', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'put', path: '/v1/professionals/{id}/working-hours', summary: 'Replace the weekly schedule (several intervals a day)', tag: 'professionals', auth: 'apiKey', body: workingHoursBody, responses: { 200: ok('Schedule', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'post', path: '/v1/professionals/{id}/time-off', summary: 'Add time off', tag: 'professionals', auth: 'apiKey', body: createTimeOffBody, idempotent: true, responses: { 201: ok('Created', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'get', path: '/v1/professionals/{id}/time-off', summary: 'List time off', tag: 'professionals', auth: 'apiKey', responses: { 200: ok('Time off', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'delete', path: '/v1/professionals/{id}/time-off/{timeOffId}', summary: 'Remove time off', tag: 'professionals', auth: 'apiKey', responses: { 204: ok('Removed'), 404: ok('Not this clinic\'s') } },
+
+  { method: 'post', path: '/v1/patients', summary: 'Add a patient', tag: 'patients', auth: 'apiKey', body: createPatientBody, idempotent: true, responses: { 201: ok('Created', anyObject) } },
+  { method: 'get', path: '/v1/patients', summary: 'List patients (cursor pagination, name search)', tag: 'patients', auth: 'apiKey', query: listPatientsQuery, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
+  { method: 'get', path: '/v1/patients/{id}', summary: 'One patient', tag: 'patients', auth: 'apiKey', responses: { 200: ok('The patient', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'patch', path: '/v1/patients/{id}', summary: 'Change a patient', tag: 'patients', auth: 'apiKey', body: updatePatientBody, responses: { 200: ok('Updated', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'delete', path: '/v1/patients/{id}', summary: 'Delete a patient without appointments', tag: 'patients', auth: 'apiKey', responses: { 204: ok('Deleted'), 404: ok('Not this clinic\'s'), 409: ok('The patient has appointments') } },
 ];
 
 let cached: ReturnType<typeof buildDocument> | undefined;

@@ -10,3 +10,5 @@ process.env.LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_DEV = 'false';
 process.env.AWS_ACCESS_KEY_ID ??= 'local';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+// Suites send bursts with one API key; test/integration/rate-limit.test.ts sets its own limit.
+process.env.RATE_LIMIT_POINTS ??= '100000';

@@ -1,0 +1,34 @@
+import { parseJsonBody } from '../../lib/http/body';
+import { clinicHandler, type HttpEvent } from '../../lib/http/handler';
+import { json } from '../../lib/http/response';
+import { createPatient, deletePatient, getPatient, listPatients, updatePatient } from '../../lib/scheduling/patients';
+import { createPatientBody, listPatientsQuery, updatePatientBody } from '../../lib/scheduling/schemas';
+import { idParam } from '../../lib/validation/common';
+import { validate } from '../../lib/validation/validate';
+
+const pathId = (event: HttpEvent) => validate(idParam, event.pathParameters ?? {}, 'path').id;
+
+/** POST /v1/patients */
+export const create = clinicHandler(async (event, auth) =>
+  json(201, await createPatient(auth.clinicId, parseJsonBody(event, createPatientBody))),
+);
+
+/** GET /v1/patients?limit=&cursor=&q=: `{ data, nextCursor }`, oldest first; q matches the name, any case. */
+export const list = clinicHandler(async (event, auth) =>
+  json(200, await listPatients(auth.clinicId, validate(listPatientsQuery, event.queryStringParameters ?? {}, 'query'))),
+);
+
+/** GET /v1/patients/{id} */
+export const get = clinicHandler(async (event, auth) => json(200, await getPatient(auth.clinicId, pathId(event))));
+
+/** PATCH /v1/patients/{id} */
+export const update = clinicHandler(async (event, auth) => {
+  const id = pathId(event);
+  return json(200, await updatePatient(auth.clinicId, id, parseJsonBody(event, updatePatientBody)));
+});
+
+/** DELETE /v1/patients/{id}: 409 while the patient has appointments. */
+export const remove = clinicHandler(async (event, auth) => {
+  await deletePatient(auth.clinicId, pathId(event));
+  return { statusCode: 204, headers: {}, body: '' };
+});

@@ -1,0 +1,73 @@
+import { parseJsonBody } from '../../lib/http/body';
+import { clinicHandler, type HttpEvent } from '../../lib/http/handler';
+import { json, type HttpResult } from '../../lib/http/response';
+import {
+  addTimeOff,
+  createProfessional,
+  deleteTimeOff,
+  getProfessional,
+  getWorkingHours,
+  listProfessionals,
+  listTimeOff,
+  replaceWorkingHours,
+  updateProfessional,
+} from '../../lib/scheduling/professionals';
+import {
+  createProfessionalBody,
+  createTimeOffBody,
+  listProfessionalsQuery,
+  timeOffParams,
+  updateProfessionalBody,
+  workingHoursBody,
+} from '../../lib/scheduling/schemas';
+import { idParam } from '../../lib/validation/common';
+import { validate } from '../../lib/validation/validate';
+
+const pathId = (event: HttpEvent) => validate(idParam, event.pathParameters ?? {}, 'path').id;
+const noContent = (): HttpResult => ({ statusCode: 204, headers: {}, body: '' });
+
+/** POST /v1/professionals */
+export const create = clinicHandler(async (event, auth) =>
+  json(201, await createProfessional(auth.clinicId, parseJsonBody(event, createProfessionalBody))),
+);
+
+/** GET /v1/professionals?limit=&cursor=&active=: `{ data, nextCursor }`, oldest first. */
+export const list = clinicHandler(async (event, auth) =>
+  json(200, await listProfessionals(auth.clinicId, validate(listProfessionalsQuery, event.queryStringParameters ?? {}, 'query'))),
+);
+
+/** GET /v1/professionals/{id} */
+export const get = clinicHandler(async (event, auth) => json(200, await getProfessional(auth.clinicId, pathId(event))));
+
+/** PATCH /v1/professionals/{id} */
+export const update = clinicHandler(async (event, auth) => {
+  const id = pathId(event);
+  return json(200, await updateProfessional(auth.clinicId, id, parseJsonBody(event, updateProfessionalBody)));
+});
+
+/** GET /v1/professionals/{id}/working-hours: `{ timeZone, data: [{ weekday, start, end }] }` */
+export const getHours = clinicHandler(async (event, auth) => json(200, await getWorkingHours(auth.clinicId, pathId(event))));
+
+/** PUT /v1/professionals/{id}/working-hours: body is the whole weekly schedule, an array of intervals. */
+export const putHours = clinicHandler(async (event, auth) => {
+  const id = pathId(event);
+  return json(200, await replaceWorkingHours(auth.clinicId, id, parseJsonBody(event, workingHoursBody, { expect: 'any' })));
+});
+
+/** POST /v1/professionals/{id}/time-off */
+export const createTimeOff = clinicHandler(async (event, auth) => {
+  const id = pathId(event);
+  return json(201, await addTimeOff(auth.clinicId, id, parseJsonBody(event, createTimeOffBody)));
+});
+
+/** GET /v1/professionals/{id}/time-off: `{ data }`, earliest first. */
+export const listTimeOffs = clinicHandler(async (event, auth) =>
+  json(200, { data: await listTimeOff(auth.clinicId, pathId(event)) }),
+);
+
+/** DELETE /v1/professionals/{id}/time-off/{timeOffId} */
+export const removeTimeOff = clinicHandler(async (event, auth) => {
+  const { id, timeOffId } = validate(timeOffParams, event.pathParameters ?? {}, 'path');
+  await deleteTimeOff(auth.clinicId, id, timeOffId);
+  return noContent();
+});
