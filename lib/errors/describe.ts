@@ -1,4 +1,5 @@
 import { ConfigError } from '../config';
+import { message as translate, type Locale } from '../i18n/messages';
 import { isRedisConnectionError } from '../redis/errors';
 import { logger } from '../observability/logger';
 import { AppError, DependencyUnavailableError } from './app-error';
@@ -33,9 +34,28 @@ const STATUS: Record<string, number> = {
  * failure that escaped a service is still a 503; anything else is logged and answered as 500
  * without internals.
  */
-export function describeError(err: unknown): ErrorDescription {
+export function describeError(err: unknown, locale: Locale = 'en'): ErrorDescription {
+  const described = describe(err);
+  return { ...described, message: localized(described, locale) };
+}
+
+/**
+ * The message for people: the catalogue's text for the most specific key (`details.reason`, then
+ * `details.rule`, then the code); in English the error's own, more specific message wins.
+ */
+function localized(d: ErrorDescription, locale: Locale): string {
+  const details = (d.details ?? {}) as { reason?: unknown; rule?: unknown };
+  for (const key of [details.reason, details.rule]) {
+    if (typeof key === 'string' && translate(key, locale) !== key) return translate(key, locale);
+  }
+  if (locale === 'en') return d.message;
+  const generic = translate(d.code, locale);
+  return generic !== d.code ? generic : d.message;
+}
+
+function describe(err: unknown): ErrorDescription {
   if (!(err instanceof AppError) && isRedisConnectionError(err)) {
-    return describeError(new DependencyUnavailableError('redis', 'Redis unavailable', { cause: err }));
+    return describe(new DependencyUnavailableError('redis', 'Redis unavailable', { cause: err }));
   }
   if (err instanceof AppError) {
     const status = STATUS[err.code] ?? 500;

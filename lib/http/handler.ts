@@ -17,7 +17,7 @@ export function httpHandler(route: RouteHandler) {
       try {
         return await route(event, call);
       } catch (err) {
-        return errorToResponse(err);
+        return errorToResponse(err, event);
       }
     },
   );
@@ -41,7 +41,7 @@ export function clinicHandler(route: ClinicRouteHandler) {
       try {
         return await route(event, auth, call);
       } catch (err) {
-        return errorToResponse(err);
+        return errorToResponse(err, event);
       }
     };
     const result = idempotent ? await withIdempotency(idempotent, run) : await run();

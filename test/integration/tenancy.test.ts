@@ -74,3 +74,14 @@ describe('clinics and API keys', () => {
     expect((await get(fns.clinic, '/v1/clinic', b.auth)).status).toBe(200); // still valid
   });
 });
+
+describe('messages for people', () => {
+  it('speaks pt-BR by default and English when asked; codes stay English', async () => {
+    const pt = await get(fns.clinic, '/v1/clinic', { headers: { 'accept-language': 'pt-BR' } });
+    expect(pt.status).toBe(401);
+    expect(pt.headers['content-language']).toBe('pt-BR');
+    expect(pt.body.error).toMatchObject({ code: 'unauthorized', message: 'Credenciais ausentes ou inválidas.' });
+    const en = await get(fns.clinic, '/v1/clinic', { headers: { 'accept-language': 'en-US,en;q=0.9' } });
+    expect(en.body.error).toMatchObject({ code: 'unauthorized', message: 'Missing or invalid API key' });
+  });
+});

@@ -52,6 +52,8 @@ export function buildHttpEvent(req: InvokeRequest): APIGatewayProxyEventV2 {
     accept: 'application/json',
     host: 'localhost',
     'user-agent': 'agenda-tests',
+    // Assertions read English messages; tests of the pt-BR default set their own header.
+    'accept-language': 'en',
     'x-forwarded-proto': 'https',
   };
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
