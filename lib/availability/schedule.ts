@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { IANAZone } from 'luxon';
 
 /** A weekly working interval: weekday 0 = Sunday, minutes from local midnight, end exclusive. */
 export interface WeeklyInterval {
@@ -13,33 +13,77 @@ export interface Interval {
   end: Date;
 }
 
-/** The instant of a local wall-clock minute of a local date; a time inside a DST gap moves forward. */
-function localInstant(day: DateTime, minute: number): DateTime {
-  if (minute >= 1440) return localInstant(day.plus({ days: 1 }), minute - 1440);
-  return DateTime.fromObject(
-    { year: day.year, month: day.month, day: day.day, hour: Math.floor(minute / 60), minute: minute % 60 },
-    { zone: day.zone },
-  );
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+/** A calendar date, as the UTC midnight of that date (so plain date arithmetic never meets a DST change). */
+type CivilDay = number;
+
+function zoneOf(zone: string): IANAZone {
+  const z = IANAZone.create(zone);
+  if (!z.isValid) throw new RangeError(`Unknown time zone: ${zone}`);
+  return z;
+}
+
+/** The local calendar date of an instant in `zone`. */
+export function civilDayOf(zone: string, at: Date): CivilDay {
+  const local = at.getTime() + zoneOf(zone).offset(at.getTime()) * MINUTE;
+  return local - (((local % DAY) + DAY) % DAY);
 }
 
 /**
- * The working intervals of a weekly schedule that fall in [from, to), as absolute instants. Local
- * times are resolved per date in `zone`, so 09:00 stays 09:00 on both sides of a DST change and a
- * day that is 23 or 25 hours long keeps its real length.
+ * The instant a local wall-clock time (a local date plus minutes from its midnight, possibly past
+ * 24 h) resolves to in `zone`:
+ * - an ordinary time resolves to its one instant;
+ * - a repeated time (clocks turned back) resolves to its first occurrence;
+ * - a skipped time (clocks turned forward) resolves to the instant the gap ends, the first instant
+ *   whose clock reads at least that time. So an interval that crosses a gap keeps its real length,
+ *   and one lying entirely inside a gap is empty.
+ */
+export function resolveLocal(zone: string, day: CivilDay, minute: number): number {
+  const z = zoneOf(zone);
+  const wall = day + minute * MINUTE; // the wall-clock time read as if it were UTC
+  // Every offset in force within a day and a half either side: transitions are far rarer than that.
+  const offsets = [...new Set([z.offset(wall - 1.5 * DAY), z.offset(wall), z.offset(wall + 1.5 * DAY)])];
+  const valid = offsets.map((o) => wall - o * MINUTE).filter((ts) => z.offset(ts) * MINUTE + ts === wall);
+  if (valid.length > 0) return Math.min(...valid);
+  // In a gap: the transition lies between the instants this wall time names under each offset.
+  // Binary search (to the minute) for the first instant of the new offset.
+  const candidates = offsets.map((o) => wall - o * MINUTE);
+  let lo = Math.min(...candidates);
+  let hi = Math.max(...candidates);
+  const after = z.offset(hi);
+  while (hi - lo > MINUTE) {
+    const mid = lo + Math.floor((hi - lo) / 2 / MINUTE) * MINUTE;
+    if (z.offset(mid) === after) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * The working intervals of a weekly schedule that fall in [from, to), as absolute instants, clipped
+ * to [from, to). Local times are resolved per date in `zone` (see resolveLocal), so 09:00 stays
+ * 09:00 on both sides of a DST change and a working interval that crosses a transition has its real
+ * length (one hour shorter across a gap, one hour longer across a repeated hour). An interval may
+ * run past midnight (endMinute > 1440).
  */
 export function workingIntervals(hours: WeeklyInterval[], zone: string, from: Date, to: Date): Interval[] {
   const out: Interval[] = [];
-  const last = DateTime.fromJSDate(to, { zone }).startOf('day');
-  for (let day = DateTime.fromJSDate(from, { zone }).startOf('day').minus({ days: 1 }); day <= last; day = day.plus({ days: 1 })) {
-    const weekday = day.weekday % 7; // luxon: 1 = Monday .. 7 = Sunday
+  if (hours.length === 0 || !(from < to)) return out;
+  const span = Math.max(1440, ...hours.map((h) => h.endMinute));
+  const firstDay = civilDayOf(zone, from) - Math.ceil(span / 1440) * DAY;
+  const lastDay = civilDayOf(zone, to);
+  for (let day = firstDay; day <= lastDay; day += DAY) {
+    const weekday = new Date(day).getUTCDay();
     for (const h of hours) {
-      if (h.weekday !== weekday) continue;
-      const start = new Date(Math.max(localInstant(day, h.startMinute).toMillis(), from.getTime()));
-      const end = new Date(Math.min(localInstant(day, h.endMinute).toMillis(), to.getTime()));
-      if (start < end) out.push({ start, end });
+      if (h.weekday !== weekday || h.endMinute <= h.startMinute) continue;
+      const start = Math.max(resolveLocal(zone, day, h.startMinute), from.getTime());
+      const end = Math.min(resolveLocal(zone, day, h.endMinute), to.getTime());
+      if (start < end) out.push({ start: new Date(start), end: new Date(end) });
     }
   }
-  return out.sort((a, b) => a.start.getTime() - b.start.getTime());
+  return out.sort((a, b) => a.start.getTime() - b.start.getTime() || a.end.getTime() - b.end.getTime());
 }
 
 /** True when [start, end) lies inside one of the intervals. */

@@ -41,6 +41,20 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/professionals/{id}/time-off', summary: 'Add time off', tag: 'professionals', auth: 'apiKey', body: createTimeOffBody, idempotent: true, responses: { 201: ok('Created', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'get', path: '/v1/professionals/{id}/time-off', summary: 'List time off', tag: 'professionals', auth: 'apiKey', responses: { 200: ok('Time off', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'delete', path: '/v1/professionals/{id}/time-off/{timeOffId}', summary: 'Remove time off', tag: 'professionals', auth: 'apiKey', responses: { 204: ok('Removed'), 404: ok('Not this clinic\'s') } },
+  {
+    method: 'get',
+    path: '/v1/professionals/{id}/slots',
+    summary: 'Free slots over a range, in the clinic\'s time zone (working hours, time off, buffers, bookings)',
+    tag: 'availability',
+    auth: 'apiKey',
+    // The validating schema is built per request (dates resolve in the clinic's zone); this mirrors it.
+    query: z.object({
+      from: z.string().meta({ description: 'ISO date (local midnight) or date-time' }),
+      to: z.string().meta({ description: 'ISO date or date-time after `from`; at most 62 days later' }),
+      duration: z.number().int().min(5).max(720).optional().meta({ description: 'Minutes; the professional\'s default if absent' }),
+    }),
+    responses: { 200: ok('Slots with local and UTC times; X-Cache says hit or miss', anyObject), 404: ok('Not this clinic\'s') },
+  },
 
   { method: 'post', path: '/v1/patients', summary: 'Add a patient', tag: 'patients', auth: 'apiKey', body: createPatientBody, idempotent: true, responses: { 201: ok('Created', anyObject) } },
   { method: 'get', path: '/v1/patients', summary: 'List patients (cursor pagination, name search)', tag: 'patients', auth: 'apiKey', query: listPatientsQuery, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
