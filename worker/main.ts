@@ -8,6 +8,7 @@ import { QUEUE_NAMES } from '../lib/queues/names';
 import { getRedis, readEvictionPolicy } from '../lib/redis/client';
 import { startConsumers, stopConsumers } from './consumers';
 import { startHealthServer } from './health-server';
+import { startSchedulers } from './schedulers';
 
 /**
  * The worker container: BullMQ consumers for the four queues, a health endpoint, and a graceful
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   }
   const workers = startConsumers(config, redis);
   const health = await startHealthServer(config, workers);
+  await startSchedulers();
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {

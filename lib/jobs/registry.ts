@@ -1,5 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { processCanary } from '../canary/processor';
+import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
+import { processReminder } from '../reminders/processor';
 import type { JobData, JobName } from '../queues/jobs';
 import type { QueueName } from '../queues/names';
 
@@ -26,7 +28,12 @@ type Registry = { [Q in QueueName]: { [N in JobName<Q>]: Processor<Q, N> } };
  * The type makes a job name declared in lib/queues/jobs.ts without a processor a compile error.
  */
 const processors: Registry = {
-  agenda: { 'system.canary': processCanary },
+  agenda: {
+    'system.canary': processCanary,
+    'domain.event': processDomainEvent,
+    'outbox.relay': processOutboxRelay,
+    'appointment.reminder': processReminder,
+  },
   webhook: { 'system.canary': processCanary },
   notification: { 'system.canary': processCanary },
   renovacao: { 'system.canary': processCanary },

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../appointments/schemas';
 import { createCanarySchema } from '../canary/schemas';
+import { createControlSchema, listControlsSchema } from '../controls/schemas';
 import {
   createPatientBody,
   createProfessionalBody,
@@ -61,6 +63,19 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/patients/{id}', summary: 'One patient', tag: 'patients', auth: 'apiKey', responses: { 200: ok('The patient', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'patch', path: '/v1/patients/{id}', summary: 'Change a patient', tag: 'patients', auth: 'apiKey', body: updatePatientBody, responses: { 200: ok('Updated', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'delete', path: '/v1/patients/{id}', summary: 'Delete a patient without appointments', tag: 'patients', auth: 'apiKey', responses: { 204: ok('Deleted'), 404: ok('Not this clinic\'s'), 409: ok('The patient has appointments') } },
+
+  { method: 'post', path: '/v1/appointments', summary: 'Book: working hours, time off and packages checked in one transaction; no double booking (409)', tag: 'appointments', auth: 'apiKey', body: createAppointmentSchema, idempotent: true, responses: { 201: ok('Booked', anyObject), 404: ok('Professional or patient not this clinic\'s'), 409: ok('The slot is taken (details.reason slot_taken)'), 422: ok('A rule refuses it (details.rule)') } },
+  { method: 'get', path: '/v1/appointments', summary: 'List appointments (filters, cursor pagination)', tag: 'appointments', auth: 'apiKey', query: listAppointmentsSchema, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
+  { method: 'get', path: '/v1/appointments/{id}', summary: 'One appointment with its history', tag: 'appointments', auth: 'apiKey', responses: { 200: ok('The appointment', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'post', path: '/v1/appointments/{id}/reschedule', summary: 'Move an appointment (history keeps the old time; reminders move)', tag: 'appointments', auth: 'apiKey', body: rescheduleSchema, idempotent: true, responses: { 200: ok('Moved', anyObject), 404: ok('Not this clinic\'s'), 409: ok('The new slot is taken'), 422: ok('A rule refuses it') } },
+  { method: 'post', path: '/v1/appointments/{id}/cancel', summary: 'Cancel with a reason (the package session is returned; reminders removed)', tag: 'appointments', auth: 'apiKey', body: cancelSchema, idempotent: true, responses: { 200: ok('Cancelled', anyObject), 404: ok('Not this clinic\'s'), 422: ok('Not allowed from the current status') } },
+  { method: 'post', path: '/v1/appointments/{id}/confirm', summary: 'Confirm', tag: 'appointments', auth: 'apiKey', idempotent: true, responses: { 200: ok('Confirmed', anyObject), 404: ok('Not this clinic\'s'), 422: ok('Not allowed from the current status') } },
+  { method: 'post', path: '/v1/appointments/{id}/complete', summary: 'Mark completed', tag: 'appointments', auth: 'apiKey', idempotent: true, responses: { 200: ok('Completed', anyObject), 404: ok('Not this clinic\'s'), 422: ok('Not allowed from the current status') } },
+  { method: 'post', path: '/v1/appointments/{id}/no-show', summary: 'Mark no-show', tag: 'appointments', auth: 'apiKey', idempotent: true, responses: { 200: ok('Marked', anyObject), 404: ok('Not this clinic\'s'), 422: ok('Not allowed from the current status') } },
+
+  { method: 'post', path: '/v1/controls', summary: 'Authorise a package of sessions ("controle de consultas") until a date', tag: 'controls', auth: 'apiKey', body: createControlSchema, idempotent: true, responses: { 201: ok('Created', anyObject), 404: ok('Patient or professional not this clinic\'s') } },
+  { method: 'get', path: '/v1/controls', summary: 'List packages (by patient)', tag: 'controls', auth: 'apiKey', query: listControlsSchema, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
+  { method: 'get', path: '/v1/controls/{id}', summary: 'One package with sessions used and remaining', tag: 'controls', auth: 'apiKey', responses: { 200: ok('The package', anyObject), 404: ok('Not this clinic\'s') } },
 ];
 
 let cached: ReturnType<typeof buildDocument> | undefined;

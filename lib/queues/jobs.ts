@@ -10,6 +10,12 @@ export interface JobPayloads {
   agenda: {
     /** End-to-end probe of the function -> queue -> worker path; see lib/canary. */
     'system.canary': { canaryId: string };
+    /** A committed domain event to fan out (lib/outbox); the job id is the event id. */
+    'domain.event': { eventId: string };
+    /** Periodic pass that republishes outbox rows a failed enqueue left behind (worker/schedulers.ts). */
+    'outbox.relay': Record<string, never>;
+    /** Fires `offsetMinutes` before `startsAt` (ISO); checked against the appointment when it runs (lib/reminders). */
+    'appointment.reminder': { appointmentId: string; offsetMinutes: number; startsAt: string };
   };
   webhook: {
     'system.canary': { canaryId: string };

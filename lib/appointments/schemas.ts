@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { isoDateTime } from '../controls/schemas';
+import { text } from '../validation/common';
+
+export { isoDateTime };
+
+export const APPOINTMENT_STATUSES = ['scheduled', 'confirmed', 'completed', 'no_show', 'cancelled'] as const;
+export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
+
+const duration = z.number().int().min(5).max(720);
+
+export const createAppointmentSchema = z.strictObject({
+  professionalId: z.uuid(),
+  patientId: z.uuid(),
+  startsAt: isoDateTime,
+  /** Defaults to the professional's default duration. */
+  durationMinutes: duration.optional(),
+  controlId: z.uuid().optional(),
+  notes: text(2000).optional(),
+});
+export type CreateAppointmentInput = z.infer<typeof createAppointmentSchema>;
+
+export const rescheduleSchema = z.strictObject({
+  startsAt: isoDateTime,
+  /** Defaults to the appointment's current duration. */
+  durationMinutes: duration.optional(),
+});
+export type RescheduleInput = z.infer<typeof rescheduleSchema>;
+
+export const cancelSchema = z.strictObject({ reason: text(500) });
+
+export const listAppointmentsSchema = z
+  .strictObject({
+    professionalId: z.uuid().optional(),
+    patientId: z.uuid().optional(),
+    status: z.enum(APPOINTMENT_STATUSES).optional(),
+    /** Appointments starting at or after this instant. */
+    from: isoDateTime.optional(),
+    /** Appointments starting before this instant. */
+    to: isoDateTime.optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+  })
+  .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), { message: 'must be after from', path: ['to'] });
+export type ListAppointmentsInput = z.infer<typeof listAppointmentsSchema>;

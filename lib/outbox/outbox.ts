@@ -1,0 +1,99 @@
+import type { Db } from '../db/client';
+import { getDb } from '../db/client';
+import { logger } from '../observability/logger';
+import { getAgendaQueue } from '../queues/queues';
+
+/** The transaction client Prisma hands to `$transaction(async (tx) => ...)`. */
+export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/** Domain event types written to the outbox (stable English, used by subscribers in #4). */
+export type DomainEventType =
+  | 'appointment.created'
+  | 'appointment.rescheduled'
+  | 'appointment.cancelled'
+  | 'appointment.confirmed'
+  | 'appointment.completed'
+  | 'appointment.no_show'
+  | 'control.created'
+  | 'control.consumed'
+  | 'control.released'
+  | 'control.exhausted'
+  | 'control.expiring';
+
+export interface NewDomainEvent {
+  clinicId: string;
+  type: DomainEventType;
+  /** The id of the changed record (appointment, control). */
+  aggregateId: string;
+  /** Ids and non-personal facts only: never names, contacts or notes (LGPD; jobs are clear text in Redis). */
+  payload: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * Writes a domain event inside the caller's transaction, so it exists if and only if the change
+ * committed. Returns the event id; pass the ids to `publishEvents` after the commit.
+ */
+export async function recordEvent(tx: Tx, event: NewDomainEvent): Promise<string> {
+  const row = await tx.outboxEvent.create({
+    data: { clinicId: event.clinicId, type: event.type, aggregateId: event.aggregateId, payload: event.payload },
+    select: { id: true },
+  });
+  return row.id;
+}
+
+/** Job options of a published event: the job id is the event id, so a republish is deduplicated by BullMQ. */
+export const domainEventJobId = (eventId: string) => eventId;
+
+/**
+ * Publishes committed events to the `agenda` queue as `domain.event` jobs and marks them published.
+ * Never throws: a failed enqueue (Redis down) is recorded on the row (attempts, last_error) and the
+ * relay in the worker republishes it later. Returns how many were published.
+ */
+export async function publishEvents(eventIds: string[]): Promise<number> {
+  if (eventIds.length === 0) return 0;
+  const db = await getDb();
+  let published = 0;
+  try {
+    const queue = await getAgendaQueue();
+    for (const eventId of eventIds) {
+      await queue.add('domain.event', { eventId }, { jobId: domainEventJobId(eventId) });
+      await db.outboxEvent.updateMany({
+        where: { id: eventId, publishedAt: null },
+        data: { publishedAt: new Date(), attempts: { increment: 1 }, lastError: null },
+      });
+      published += 1;
+    }
+  } catch (err) {
+    const message = (err as Error).message.slice(0, 500);
+    const pending = eventIds.slice(published);
+    logger.warn('outbox.publish_failed', { pending: pending.length, error: message });
+    await db.outboxEvent
+      .updateMany({ where: { id: { in: pending }, publishedAt: null }, data: { attempts: { increment: 1 }, lastError: message } })
+      .catch((e: Error) => logger.error('outbox.mark_failed', { error: e.message }));
+  }
+  return published;
+}
+
+export interface RelayOptions {
+  /** Only rows at least this old: younger ones are still being published by their request. */
+  olderThanMs?: number;
+  /** Rows per pass. */
+  limit?: number;
+}
+
+/**
+ * One relay pass: republishes events still unpublished after `olderThanMs`. Safe to run from
+ * several workers at once (the job id is the event id, and marking is conditional on null).
+ */
+export async function relayOutbox({ olderThanMs = 5_000, limit = 200 }: RelayOptions = {}): Promise<{ found: number; published: number }> {
+  const db = await getDb();
+  const rows = await db.outboxEvent.findMany({
+    where: { publishedAt: null, createdAt: { lte: new Date(Date.now() - olderThanMs) } },
+    orderBy: { createdAt: 'asc' },
+    take: limit,
+    select: { id: true },
+  });
+  const published = await publishEvents(rows.map((r) => r.id));
+  if (rows.length > 0) logger.info('outbox.relayed', { found: rows.length, published });
+  return { found: rows.length, published };
+}

@@ -1,0 +1,28 @@
+import { getDb } from '../db/client';
+import type { JobContext } from '../jobs/registry';
+import { logger } from '../observability/logger';
+import { syncReminders } from '../reminders/reminders';
+import { relayOutbox } from './outbox';
+
+/**
+ * `domain.event`: loads the event and logs it. Idempotent: it only reads the event and re-syncs
+ * reminders from the appointment's current state (deterministic job ids), so running it twice
+ * changes nothing. Fan-out to webhooks and notifications is issue #4.
+ */
+export async function processDomainEvent(job: JobContext<'agenda', 'domain.event'>) {
+  const { eventId } = job.data;
+  const db = await getDb();
+  const event = await db.outboxEvent.findUnique({ where: { id: eventId } });
+  if (!event) {
+    logger.warn('outbox.event_missing', { eventId });
+    return { eventId, skipped: 'missing' };
+  }
+  if (event.type.startsWith('appointment.')) await syncReminders(event.aggregateId);
+  logger.info('domain.event', { eventId, type: event.type, aggregateId: event.aggregateId, clinicId: event.clinicId });
+  return { eventId, type: event.type };
+}
+
+/** `outbox.relay`: one relay pass (scheduled by worker/schedulers.ts). */
+export async function processOutboxRelay(_job: JobContext<'agenda', 'outbox.relay'>) {
+  return relayOutbox();
+}

@@ -1,0 +1,78 @@
+import { getDb } from '../db/client';
+import { logger } from '../observability/logger';
+import { getAgendaQueue } from '../queues/queues';
+
+/** Statuses in which an appointment still gets reminders. */
+export const ACTIVE_STATUSES = ['scheduled', 'confirmed'];
+
+/** The deterministic job id of one reminder: one per appointment and offset. */
+export const reminderJobId = (appointmentId: string, offsetMinutes: number) => `reminder:${appointmentId}:${offsetMinutes}`;
+
+export interface ReminderTarget {
+  id: string;
+  status: string;
+  startsAt: Date;
+}
+
+/**
+ * Makes the `agenda` queue hold exactly the reminders the appointment's current state calls for:
+ * one delayed `appointment.reminder` per offset whose time has not passed, for an active
+ * appointment. A job for another start time (the appointment moved) is removed and added again; a
+ * cancelled or finished appointment loses its pending reminders. Idempotent: calling it twice, or
+ * from the request and again from the `domain.event` processor, leaves the same jobs.
+ */
+export async function syncReminders(appointmentId: string, now = new Date()): Promise<{ added: number; removed: number }> {
+  const db = await getDb();
+  const appt = await db.appointment.findUnique({
+    where: { id: appointmentId },
+    select: { id: true, status: true, startsAt: true, clinic: { select: { reminderOffsetsMinutes: true } } },
+  });
+  const offsets = appt?.clinic.reminderOffsetsMinutes ?? [];
+  if (!appt) return { added: 0, removed: 0 };
+  return applyReminders(appt, offsets, now);
+}
+
+async function applyReminders(appt: ReminderTarget, offsets: number[], now: Date) {
+  const queue = await getAgendaQueue();
+  const active = ACTIVE_STATUSES.includes(appt.status);
+  const startsAt = appt.startsAt.toISOString();
+  let added = 0;
+  let removed = 0;
+  for (const offsetMinutes of new Set(offsets)) {
+    const jobId = reminderJobId(appt.id, offsetMinutes);
+    const delay = appt.startsAt.getTime() - offsetMinutes * 60_000 - now.getTime();
+    const wanted = active && delay > 0;
+    const existing = await queue.getJob(jobId);
+    if (existing) {
+      const sameStart = (existing.data as { startsAt?: string }).startsAt === startsAt;
+      // Same start time: keep a pending job while wanted, and a job that already ran as a record.
+      if (sameStart && active) continue;
+      if (sameStart && ['completed', 'failed', 'active'].includes(await existing.getState())) continue;
+      // Another start time (moved) or no longer active: the job goes, so its id can be reused.
+      try {
+        await existing.remove();
+        removed += 1;
+      } catch (err) {
+        // A reminder being processed right now is locked; it re-checks the appointment itself.
+        logger.warn('reminder.remove_failed', { jobId, error: (err as Error).message });
+        continue;
+      }
+    }
+    if (wanted) {
+      await queue.add('appointment.reminder', { appointmentId: appt.id, offsetMinutes, startsAt }, { jobId, delay });
+      added += 1;
+    }
+  }
+  if (added || removed) logger.info('reminders.synced', { appointmentId: appt.id, added, removed });
+  return { added, removed };
+}
+
+/** As `syncReminders`, but never throws: after a commit a Redis failure must not fail the request. */
+export async function syncRemindersSafely(appointmentId: string): Promise<void> {
+  try {
+    await syncReminders(appointmentId);
+  } catch (err) {
+    // The appointment's outbox event re-syncs reminders when the relay publishes it.
+    logger.warn('reminders.sync_failed', { appointmentId, error: (err as Error).message });
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Outbox: events are written in the booking's transaction (a refused booking writes none), published
+ * after commit as `domain.event` jobs whose id is the event id; with Redis unreachable the booking
+ * still succeeds and its event waits unpublished; once Redis is back one relay pass publishes it,
+ * exactly once.
+ */
+import { Client } from 'pg';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { newClinic } from '../support/clinic';
+import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+let proxy: TcpProxy;
+let pg: Client;
+
+type Container = {
+  appointments: typeof import('../../lib/appointments/service');
+  outbox: typeof import('../../lib/outbox/outbox');
+  processors: typeof import('../../lib/outbox/processors');
+  queues: typeof import('../../lib/queues/queues');
+  schedulers: typeof import('../../worker/schedulers');
+  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
+};
+let c: Container;
+
+beforeAll(async () => {
+  const target = new URL(TEST_REDIS_URL);
+  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  process.env.AGENDA_PROFILE = 'api';
+  process.env.REDIS_URL = proxy.urlFor(TEST_REDIS_URL);
+  jest.resetModules();
+  c = {
+    appointments: await import('../../lib/appointments/service'),
+    outbox: await import('../../lib/outbox/outbox'),
+    processors: await import('../../lib/outbox/processors'),
+    queues: await import('../../lib/queues/queues'),
+    schedulers: await import('../../worker/schedulers'),
+    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
+  };
+  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  await pg.connect();
+});
+
+afterAll(async () => {
+  await proxy.up();
+  await (await c.queues.getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
+  await c.closeAll();
+  await pg.end();
+  await proxy.close();
+});
+
+async function setup() {
+  const clinic = await newClinic();
+  const pro = await newProfessional(clinic.clinicId);
+  const patient = await newPatient(clinic.clinicId);
+  return { scope: { clinicId: clinic.clinicId, timeZone: 'America/Sao_Paulo' }, pro, patient };
+}
+
+const events = async (aggregateId: string) =>
+  (
+    await pg.query<{ id: string; type: string; published_at: Date | null; attempts: number; last_error: string | null; payload: object }>(
+      'SELECT id, type, published_at, attempts, last_error, payload FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at',
+      [aggregateId],
+    )
+  ).rows;
+
+/** Every `domain.event` job in the queue for one event, whatever its state. */
+async function domainJobsFor(eventId: string) {
+  const q = await c.queues.getAgendaQueue();
+  const jobs = await q.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+  return jobs.filter((j) => j?.name === 'domain.event' && (j.data as { eventId: string }).eventId === eventId);
+}
+
+it('publishes after commit: the job id is the event id and the row is marked published; payload carries ids only', async () => {
+  await proxy.up();
+  const s = await setup();
+  const appt = await c.appointments.createAppointment(s.scope, {
+    professionalId: s.pro.id,
+    patientId: s.patient.id,
+    startsAt: localAt(3, 10),
+    notes: 'sensitive note',
+  });
+  const [ev] = await events(appt.id);
+  expect(ev).toMatchObject({ type: 'appointment.created', attempts: 1, last_error: null });
+  expect(ev!.published_at).toBeInstanceOf(Date);
+  expect(JSON.stringify(ev!.payload)).not.toContain('sensitive');
+  expect(JSON.stringify(ev!.payload)).not.toContain('Paciente');
+  const job = await (await c.queues.getAgendaQueue()).getJob(ev!.id);
+  expect(job).toMatchObject({ name: 'domain.event', data: { eventId: ev!.id } });
+  // A republish of the same event is deduplicated by BullMQ.
+  await c.outbox.publishEvents([ev!.id]);
+  expect(await domainJobsFor(ev!.id)).toHaveLength(1);
+});
+
+it('a refused booking writes no outbox row (same transaction)', async () => {
+  await proxy.up();
+  const s = await setup();
+  await c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 10) });
+  const before = await pg.query('SELECT count(*)::int AS n FROM outbox_events WHERE clinic_id = $1', [s.scope.clinicId]);
+  await expect(
+    c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 10, 15) }),
+  ).rejects.toMatchObject({ code: 'conflict' });
+  await expect(
+    c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 21) }),
+  ).rejects.toMatchObject({ code: 'rule_violated' });
+  const after = await pg.query('SELECT count(*)::int AS n FROM outbox_events WHERE clinic_id = $1', [s.scope.clinicId]);
+  expect(after.rows[0].n).toBe(before.rows[0].n);
+});
+
+it('Redis down during a booking: the booking succeeds, the event waits; after Redis is back one relay pass publishes it exactly once', async () => {
+  await proxy.up();
+  const s = await setup();
+  await c.queues.getAgendaQueue(); // a warm container: its queue exists before the fault
+  await proxy.down();
+
+  const started = Date.now();
+  const appt = await c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 10) });
+  const elapsed = Date.now() - started;
+  console.info(`outbox: booking with Redis down answered in ${elapsed} ms`);
+  expect(appt.status).toBe('scheduled');
+  expect(elapsed).toBeLessThan(5_000);
+  const [ev] = await events(appt.id);
+  expect(ev).toMatchObject({ type: 'appointment.created', published_at: null, attempts: 1 });
+  expect(ev!.last_error).toEqual(expect.any(String));
+
+  // While Redis is down the relay cannot publish either, and says so without throwing.
+  expect(await c.outbox.relayOutbox({ olderThanMs: 0 })).toMatchObject({ published: 0 });
+
+  await proxy.up();
+  const pass = await c.outbox.relayOutbox({ olderThanMs: 0 });
+  expect(pass.published).toBeGreaterThanOrEqual(1);
+  const [published] = await events(appt.id);
+  expect(published!.published_at).toBeInstanceOf(Date);
+  expect(await domainJobsFor(ev!.id)).toHaveLength(1);
+
+  // Another pass finds nothing of it: still exactly one job.
+  await c.outbox.relayOutbox({ olderThanMs: 0 });
+  expect(await domainJobsFor(ev!.id)).toHaveLength(1);
+
+  // The reminders the request could not schedule come with the event: processing it (twice,
+  // as at-least-once delivery may) syncs them from the appointment's state.
+  const q = await c.queues.getAgendaQueue();
+  expect(await q.getJob(`reminder:${appt.id}:120`)).toBeUndefined();
+  const job = { queue: 'agenda' as const, name: 'domain.event' as const, id: ev!.id, data: { eventId: ev!.id }, attemptsMade: 0, mode: 'inline' as const };
+  expect(await c.processors.processDomainEvent(job)).toEqual({ eventId: ev!.id, type: 'appointment.created' });
+  expect(await c.processors.processDomainEvent(job)).toEqual({ eventId: ev!.id, type: 'appointment.created' });
+  expect(await q.getJob(`reminder:${appt.id}:120`)).toBeDefined();
+  expect(await q.getJob(`reminder:${appt.id}:1440`)).toBeDefined();
+});
+
+it('the worker schedules the relay with upsertJobScheduler (one scheduler, however many upserts)', async () => {
+  await proxy.up();
+  await c.schedulers.startSchedulers();
+  await c.schedulers.startSchedulers();
+  const q = await c.queues.getAgendaQueue();
+  const scheduler = await q.getJobScheduler('outbox-relay');
+  expect(scheduler).toMatchObject({ name: 'outbox.relay', every: c.schedulers.OUTBOX_RELAY_EVERY_MS });
+  expect(await q.getJobSchedulersCount()).toBe(1);
+  const relay = await c.processors.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
+  expect(relay).toEqual({ found: expect.any(Number), published: expect.any(Number) });
+});
