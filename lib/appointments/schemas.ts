@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursor, limit } from '../pagination/cursor';
 import { isoDateTime } from '../controls/schemas';
 import { text } from '../validation/common';
 
@@ -38,8 +39,8 @@ export const listAppointmentsSchema = z
     from: isoDateTime.optional(),
     /** Appointments starting before this instant. */
     to: isoDateTime.optional(),
-    cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: cursor.optional(),
+    limit: limit(50),
   })
   .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), { message: 'must be after from', path: ['to'] });
 export type ListAppointmentsInput = z.infer<typeof listAppointmentsSchema>;

@@ -8,9 +8,9 @@ import { inTransaction } from './transaction';
 import type { Appointment, AppointmentHistory } from '../db/generated/client';
 import { ConflictError, NotFoundError, RuleViolationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
+import { keysetAfter, toPage } from '../pagination/cursor';
 import { publishEvents, recordEvent, type DomainEventType, type Tx } from '../outbox/outbox';
 import { syncRemindersSafely } from '../reminders/reminders';
-import { decodeCursor, encodeCursor } from './cursor';
 import type { AppointmentStatus, CreateAppointmentInput, ListAppointmentsInput, RescheduleInput } from './schemas';
 import { assertTransition } from './transitions';
 
@@ -178,7 +178,6 @@ export async function getAppointment(scope: ClinicScope, id: string): Promise<Ap
 /** Keyset pagination by (startsAt, id): stable under inserts, no OFFSET scans. */
 export async function listAppointments(scope: ClinicScope, q: ListAppointmentsInput) {
   const db = await getDb();
-  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const startsAt = {
     ...(q.from && { gte: parseInstant(q.from) }),
     ...(q.to && { lt: parseInstant(q.to) }),
@@ -190,17 +189,12 @@ export async function listAppointments(scope: ClinicScope, q: ListAppointmentsIn
       ...(q.patientId && { patientId: q.patientId }),
       ...(q.status && { status: q.status }),
       ...(Object.keys(startsAt).length > 0 && { startsAt }),
-      ...(after && { OR: [{ startsAt: { gt: after.at } }, { startsAt: after.at, id: { gt: after.id } }] }),
+      ...keysetAfter('startsAt', q.cursor),
     },
     orderBy: [{ startsAt: 'asc' }, { id: 'asc' }],
     take: q.limit + 1,
   });
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map((a) => toAppointmentDto(a)),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.startsAt, last.id) : null,
-  };
+  return toPage(rows, q.limit, (a) => a.startsAt, (a) => toAppointmentDto(a));
 }
 
 /** Locks the appointment row for this transaction (serializes concurrent transitions), scoped to the clinic. */

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { cursor, limit } from '../pagination/cursor';
 import { text } from '../validation/common';
 
 /** A calendar date (YYYY-MM-DD) that exists, e.g. not 2026-02-30. */
@@ -31,7 +32,7 @@ export type CreateControlInput = z.infer<typeof createControlSchema>;
 export const listControlsSchema = z.strictObject({
   patientId: z.uuid().optional(),
   status: z.enum(['active', 'exhausted', 'expired', 'renewed']).optional(),
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: cursor.optional(),
+  limit: limit(50),
 });
 export type ListControlsInput = z.infer<typeof listControlsSchema>;

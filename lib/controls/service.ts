@@ -5,7 +5,7 @@ import type { AppointmentControl } from '../db/generated/client';
 import { NotFoundError, RuleViolationError, ValidationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import { publishEvents, recordEvent, type Tx } from '../outbox/outbox';
-import { decodeCursor, encodeCursor } from '../appointments/cursor';
+import { keysetAfter, toPage } from '../pagination/cursor';
 import type { CreateControlInput, ListControlsInput } from './schemas';
 
 /** What the API shows of a control: the stored row plus what is left and the status in effect now. */
@@ -79,25 +79,17 @@ export async function getControl(clinicId: string, id: string) {
 
 export async function listControls(clinicId: string, q: ListControlsInput) {
   const db = await getDb();
-  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
   const rows = await db.appointmentControl.findMany({
     where: {
       clinicId,
       ...(q.patientId && { patientId: q.patientId }),
       ...(q.status && { status: q.status }),
-      ...(after && {
-        OR: [{ createdAt: { gt: after.at } }, { createdAt: after.at, id: { gt: after.id } }],
-      }),
+      ...keysetAfter('createdAt', q.cursor),
     },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     take: q.limit + 1,
   });
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map((c) => toControlDto(c)),
-    nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-  };
+  return toPage(rows, q.limit, (c) => c.createdAt, (c) => toControlDto(c));
 }
 
 export interface ConsumeContext {

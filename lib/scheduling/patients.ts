@@ -1,13 +1,10 @@
 import { getDb } from '../db/client';
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import {
-  afterCursor,
-  toPage,
   type CreatePatientInput,
-  type CursorPosition,
-  type Page,
   type UpdatePatientInput,
 } from './schemas';
+import { keysetAfter, toPage, type Page, type Position } from '../pagination/cursor';
 
 /**
  * Patients and their contact data and notification preferences. Contact data is patient data
@@ -68,20 +65,20 @@ export async function createPatient(clinicId: string, input: CreatePatientInput)
 
 export async function listPatients(
   clinicId: string,
-  query: { limit: number; cursor?: CursorPosition | undefined; q?: string | undefined },
+  query: { limit: number; cursor?: Position | undefined; q?: string | undefined },
 ): Promise<Page<PatientView>> {
   const db = await getDb();
   const rows = await db.patient.findMany({
     where: {
       clinicId,
       ...(query.q !== undefined && { name: { contains: escapeLike(query.q), mode: 'insensitive' as const } }),
-      ...afterCursor(query.cursor),
+      ...keysetAfter('createdAt', query.cursor),
     },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     take: query.limit + 1,
     select: PATIENT,
   });
-  return toPage(rows, query.limit, toView);
+  return toPage(rows, query.limit, (r) => r.createdAt, toView);
 }
 
 export async function getPatient(clinicId: string, id: string): Promise<PatientView> {

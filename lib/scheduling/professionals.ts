@@ -2,17 +2,14 @@ import { invalidateSlots } from '../availability/cache';
 import { getDb } from '../db/client';
 import { NotFoundError } from '../errors/app-error';
 import {
-  afterCursor,
   formatHHMM,
   parseHHMM,
-  toPage,
   type CreateProfessionalInput,
   type CreateTimeOffInput,
-  type CursorPosition,
-  type Page,
   type UpdateProfessionalInput,
   type WorkingHoursInput,
 } from './schemas';
+import { keysetAfter, toPage, type Page, type Position } from '../pagination/cursor';
 
 /**
  * Professionals, their weekly working hours and their time off. Every query is scoped to the
@@ -80,16 +77,16 @@ export async function createProfessional(clinicId: string, input: CreateProfessi
 
 export async function listProfessionals(
   clinicId: string,
-  query: { limit: number; cursor?: CursorPosition | undefined; active?: boolean | undefined },
+  query: { limit: number; cursor?: Position | undefined; active?: boolean | undefined },
 ): Promise<Page<ProfessionalView>> {
   const db = await getDb();
   const rows = await db.professional.findMany({
-    where: { clinicId, ...(query.active !== undefined && { active: query.active }), ...afterCursor(query.cursor) },
+    where: { clinicId, ...(query.active !== undefined && { active: query.active }), ...keysetAfter('createdAt', query.cursor) },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     take: query.limit + 1,
     select: PROFESSIONAL,
   });
-  return toPage(rows, query.limit, (r) => r);
+  return toPage(rows, query.limit, (r) => r.createdAt, (r) => r);
 }
 
 export async function getProfessional(clinicId: string, id: string): Promise<ProfessionalView> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursor, limit } from '../pagination/cursor';
 import { text } from '../validation/common';
 
 /**
@@ -10,73 +11,8 @@ import { text } from '../validation/common';
 // Shared pieces
 // ---------------------------------------------------------------------------------------------
 
-/** A list page's position: the (createdAt, id) of the last row of the previous page. */
-export interface CursorPosition {
-  createdAt: Date;
-  id: string;
-}
-
-/** Encodes a list position as an opaque, URL-safe cursor. */
-export function encodeCursor(row: CursorPosition): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function decodeCursor(raw: string): CursorPosition | undefined {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
-    const [at, id] = parsed as unknown[];
-    if (typeof at !== 'string' || typeof id !== 'string' || !UUID.test(id)) return undefined;
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime())) return undefined;
-    return { createdAt, id };
-  } catch {
-    return undefined;
-  }
-}
-
-/** An opaque cursor from a previous page's `nextCursor`. */
-export const cursor = z
-  .string()
-  .max(200)
-  .transform((raw, ctx) => {
-    const position = decodeCursor(raw);
-    if (!position) {
-      ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
-      return z.NEVER;
-    }
-    return position;
-  });
-
-/** Page size: 1 to 100, 20 when absent. Query strings are text, so the number is coerced. */
-export const limit = z.coerce.number().int().min(1).max(100).default(20);
-
-/** `?limit=&cursor=` */
-export const pageQuery = z.strictObject({ limit, cursor: cursor.optional() });
-
-/** A page of a list. */
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
-
-/** The rows after a cursor in (createdAt, id) order: a Prisma `where` fragment. */
-export function afterCursor(position: CursorPosition | undefined) {
-  if (!position) return {};
-  return {
-    OR: [{ createdAt: { gt: position.createdAt } }, { createdAt: position.createdAt, id: { gt: position.id } }],
-  };
-}
-
-/** Turns `limit + 1` rows fetched in (createdAt, id) order into a page and its next cursor. */
-export function toPage<R extends CursorPosition, T>(rows: R[], pageSize: number, map: (row: R) => T): Page<T> {
-  const more = rows.length > pageSize;
-  const kept = more ? rows.slice(0, pageSize) : rows;
-  const last = kept[kept.length - 1];
-  return { data: kept.map(map), nextCursor: more && last ? encodeCursor(last) : null };
-}
+/** `?limit=&cursor=`: keyset pagination shared by every list (lib/pagination/cursor.ts). */
+export const pageQuery = z.strictObject({ limit: limit(20), cursor: cursor.optional() });
 
 /** Path parameters of the time-off item routes. */
 export const timeOffParams = z.object({ id: z.uuid(), timeOffId: z.uuid() });
