@@ -4,6 +4,7 @@ import { getSlots } from '../../lib/availability/service';
 import { clinicHandler } from '../../lib/http/handler';
 import { json } from '../../lib/http/response';
 import { idParam } from '../../lib/validation/common';
+import { inSupportedRange, OFFSET_PATTERN, YEAR_RANGE_MESSAGE } from '../../lib/validation/time';
 import { validate } from '../../lib/validation/validate';
 
 /** The longest range one request may ask for. */
@@ -12,7 +13,7 @@ export const MAX_RANGE_DAYS = 62;
 export const MIN_DURATION = 5;
 export const MAX_DURATION = 720;
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO = new RegExp(`^(\\d{4})-(\\d{2})-(\\d{2})(?:T(\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.\\d{1,9})?)?(${OFFSET_PATTERN})?)?$`);
 
 /**
  * An ISO-8601 date or date-time query value as an instant. A date is local midnight in `zone` (the
@@ -33,12 +34,16 @@ const instant = (zone: string) =>
         ctx.addIssue({ code: 'custom', message: `is not a valid ${m[4] ? 'date-time' : 'date'} (${dt.invalidExplanation ?? dt.invalidReason})` });
         return z.NEVER;
       }
-      if (!m[4]) return dt.startOf('day').toJSDate();
-      if (!m[7] && (dt.hour !== Number(m[4]) || dt.minute !== Number(m[5]))) {
+      if (m[4] && !m[7] && (dt.hour !== Number(m[4]) || dt.minute !== Number(m[5]))) {
         ctx.addIssue({ code: 'custom', message: `local time ${m[4]}:${m[5]} does not exist in ${zone} on that date (DST gap)` });
         return z.NEVER;
       }
-      return dt.toJSDate();
+      const at = m[4] ? dt.toJSDate() : dt.startOf('day').toJSDate();
+      if (!inSupportedRange(at)) {
+        ctx.addIssue({ code: 'custom', message: YEAR_RANGE_MESSAGE });
+        return z.NEVER;
+      }
+      return at;
     });
 
 const querySchema = (zone: string) =>

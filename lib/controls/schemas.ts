@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { inSupportedRange, OFFSET_PATTERN, YEAR_RANGE_MESSAGE } from '../validation/time';
 import { cursor, limit } from '../pagination/cursor';
 import { text } from '../validation/common';
 
@@ -13,10 +14,11 @@ const isoDate = z
 export const isoDateTime = z
   .string()
   .max(40)
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/, {
+  .regex(new RegExp(`^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?${OFFSET_PATTERN}$`), {
     message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-10T14:30:00-03:00',
   })
-  .refine((s) => DateTime.fromISO(s, { setZone: true }).isValid, { message: 'not a valid date-time' });
+  .refine((s) => DateTime.fromISO(s, { setZone: true }).isValid, { message: 'not a valid date-time' })
+  .refine((s) => inSupportedRange(new Date(s)), { message: YEAR_RANGE_MESSAGE });
 
 export const createControlSchema = z.strictObject({
   patientId: z.uuid(),

@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, TimeoutError } from '../errors/app-error';
+import { DependencyUnavailableError, TimeoutError, ValidationError } from '../errors/app-error';
 
 /**
  * Recognises errors that mean "this connection is gone" rather than "this query is wrong".
@@ -57,6 +57,11 @@ export function isPoolExhausted(err: unknown): boolean {
   return texts(err).some((t) => POOL_EXHAUSTED.test(t));
 }
 
+/** SQLSTATE class 22 (data exception: a date or number out of range): the input was bad. */
+export function isDataException(err: unknown): boolean {
+  return texts(err).some((t) => /^22[0-9A-Z]{3}$/.test(t) || /(date\/time field value|time zone displacement) out of range/i.test(t));
+}
+
 /** True when PostgreSQL cancelled the statement for running past statement_timeout (57014). */
 export function isStatementTimeout(err: unknown): boolean {
   return texts(err).some((t) => t === '57014' || /canceling statement due to statement timeout/i.test(t));
@@ -81,6 +86,9 @@ export function mapDbError(err: unknown, db: { connectTimeoutMs: number; poolMax
   }
   if (isStatementTimeout(err)) {
     throw new TimeoutError(`Database query exceeded the ${db.statementTimeoutMs} ms statement timeout`, undefined, { cause: err });
+  }
+  if (isDataException(err)) {
+    throw new ValidationError('A value is outside what the database can store', [{ field: 'body', problem: 'value out of range' }], { cause: err });
   }
   if (isUnreachable(err)) throw new DependencyUnavailableError('database', 'Database unreachable', { cause: err });
   if (isConnectionLost(err)) throw new DependencyUnavailableError('database', 'Database connection lost', { cause: err });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { inSupportedRange } from '../validation/time';
 
 /**
  * Keyset pagination shared by every list: a page ends at a row's (sort instant, id), and the next
@@ -28,7 +29,7 @@ function decodeCursor(raw: string): Position | undefined {
     const [iso, id] = parsed as unknown[];
     if (typeof iso !== 'string' || typeof id !== 'string' || !UUID.test(id)) return undefined;
     const at = new Date(iso);
-    return Number.isNaN(at.getTime()) ? undefined : { at, id };
+    return inSupportedRange(at) ? { at, id } : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cursor, limit } from '../pagination/cursor';
+import { inSupportedRange, OFFSET_PATTERN, YEAR_RANGE_MESSAGE } from '../validation/time';
 import { text } from '../validation/common';
 
 /**
@@ -124,7 +125,9 @@ export type WorkingHoursInput = z.infer<typeof workingHoursBody>;
 /** An instant with an explicit offset (or Z), e.g. 2026-03-02T09:00:00-03:00. */
 export const instant = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 date-time with an offset, e.g. 2026-03-02T09:00:00-03:00' })
-  .transform((s) => new Date(s));
+  .regex(new RegExp(`${OFFSET_PATTERN}$`), { message: 'the UTC offset must be within ±14:00' })
+  .transform((s) => new Date(s))
+  .refine(inSupportedRange, { message: YEAR_RANGE_MESSAGE });
 
 /** The longest time off accepted in one request. */
 export const MAX_TIME_OFF_DAYS = 366;

@@ -72,4 +72,9 @@ describe('database error mapping', () => {
     const unique = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
     expect(thrown(() => mapDbError(unique, db))).toBe(unique);
   });
+
+  it('a value PostgreSQL cannot store (SQLSTATE class 22) is bad input, not a server fault', () => {
+    const driver = Object.assign(new Error('date/time field value out of range: "0000-01-01"'), { code: '22008' });
+    expect(thrown(() => mapDbError(new Error('wrapped', { cause: driver }), db))).toBeInstanceOf(ValidationError);
+  });
 });

@@ -1,0 +1,16 @@
+/**
+ * Instants the product accepts: a clinic schedules within living memory and the near future, and
+ * PostgreSQL cannot store every year JavaScript can (year 0, 4714 BC...). Checked on every parsed
+ * instant so such input is a 400 on its field, never a database error.
+ */
+export const MIN_YEAR = 1900;
+export const MAX_YEAR = 2200;
+export const YEAR_RANGE_MESSAGE = `must be between the years ${MIN_YEAR} and ${MAX_YEAR}`;
+
+export function inSupportedRange(d: Date): boolean {
+  const year = d.getUTCFullYear();
+  return !Number.isNaN(d.getTime()) && year >= MIN_YEAR && year <= MAX_YEAR;
+}
+
+/** A UTC offset as ISO-8601 writes it, within the ±14:00 that exists on Earth. */
+export const OFFSET_PATTERN = '(?:Z|[+-](?:0\\d|1[0-4]):?[0-5]\\d)';
