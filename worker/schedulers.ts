@@ -1,19 +1,22 @@
+import { getConfig } from '../lib/config';
 import { logger } from '../lib/observability/logger';
 import { getAgendaQueue } from '../lib/queues/queues';
 
-/** How often the outbox relay runs (OUTBOX_RELAY_EVERY_MS, default 10 s). */
-export const OUTBOX_RELAY_EVERY_MS = Number(process.env.OUTBOX_RELAY_EVERY_MS ?? 10_000);
-
 /**
  * Job schedulers of the worker (BullMQ 6 `upsertJobScheduler`: one scheduler per id however many
- * workers upsert it). The outbox relay republishes events a failed enqueue left behind.
+ * workers upsert it): the outbox relay republishes events a failed enqueue left behind; the expiry
+ * scan emits `control.expiring` for session packages ending soon.
  */
 export async function startSchedulers(): Promise<void> {
+  const { worker } = getConfig();
   const agenda = await getAgendaQueue();
-  await agenda.upsertJobScheduler(
-    'outbox-relay',
-    { every: OUTBOX_RELAY_EVERY_MS },
-    { name: 'outbox.relay', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-  );
-  logger.info('worker.schedulers_started', { schedulers: [{ id: 'outbox-relay', everyMs: OUTBOX_RELAY_EVERY_MS }] });
+  const retention = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+  const schedulers = [
+    { id: 'outbox-relay', everyMs: worker.outboxRelayEveryMs, name: 'outbox.relay' as const },
+    { id: 'controls-expiry-scan', everyMs: worker.controlExpiryScanEveryMs, name: 'controls.expiry_scan' as const },
+  ];
+  for (const s of schedulers) {
+    await agenda.upsertJobScheduler(s.id, { every: s.everyMs }, { name: s.name, data: {}, opts: retention });
+  }
+  logger.info('worker.schedulers_started', { schedulers: schedulers.map(({ id, everyMs }) => ({ id, everyMs })) });
 }

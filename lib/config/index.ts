@@ -71,7 +71,13 @@ export interface Config {
     /** How often a job may stall (its worker died or was stopped past the drain bound) before it fails. */
     maxStalledCount: number;
     requireNoEviction: boolean;
+    /** How often the relay republishes outbox rows a failed enqueue left behind. */
+    outboxRelayEveryMs: number;
+    /** How often session packages are scanned for approaching expiry. */
+    controlExpiryScanEveryMs: number;
   };
+  /** A package is "expiring" (event `control.expiring`) this many days before its end. */
+  controlExpiringDays: number;
 }
 
 /** Parses an environment into a Config. Pure, so tests can try any environment. */
@@ -137,7 +143,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
       requireNoEviction: e.WORKER_REQUIRE_NOEVICTION,
+      outboxRelayEveryMs: e.OUTBOX_RELAY_EVERY_MS,
+      controlExpiryScanEveryMs: e.CONTROL_EXPIRY_SCAN_EVERY_MS,
     },
+    controlExpiringDays: e.CONTROL_EXPIRING_DAYS,
   };
 }
 

@@ -68,6 +68,9 @@ export const envSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(1, 100).default(3),
   WORKER_REQUIRE_NOEVICTION: bool.default(true),
+  OUTBOX_RELAY_EVERY_MS: int(1_000, 3_600_000).default(10_000),
+  CONTROL_EXPIRY_SCAN_EVERY_MS: int(10_000, 86_400_000).default(3_600_000),
+  CONTROL_EXPIRING_DAYS: int(1, 90).default(7),
 });
 
 export type Env = z.infer<typeof envSchema>;

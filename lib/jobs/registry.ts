@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { processCanary } from '../canary/processor';
+import { scanExpiringControls } from '../controls/expiry';
 import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
 import { processReminder } from '../reminders/processor';
 import type { JobData, JobName } from '../queues/jobs';
@@ -32,6 +33,7 @@ const processors: Registry = {
     'system.canary': processCanary,
     'domain.event': processDomainEvent,
     'outbox.relay': processOutboxRelay,
+    'controls.expiry_scan': () => scanExpiringControls(),
     'appointment.reminder': processReminder,
   },
   webhook: { 'system.canary': processCanary },

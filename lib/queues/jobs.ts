@@ -14,6 +14,8 @@ export interface JobPayloads {
     'domain.event': { eventId: string };
     /** Periodic pass that republishes outbox rows a failed enqueue left behind (worker/schedulers.ts). */
     'outbox.relay': Record<string, never>;
+    /** Periodic scan that emits `control.expiring` for packages ending soon (lib/controls/expiry.ts). */
+    'controls.expiry_scan': Record<string, never>;
     /** Fires `offsetMinutes` before `startsAt` (ISO); checked against the appointment when it runs (lib/reminders). */
     'appointment.reminder': { appointmentId: string; offsetMinutes: number; startsAt: string };
   };
