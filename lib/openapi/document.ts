@@ -34,11 +34,11 @@ function parameters(route: RouteDoc) {
     required: true,
     schema: { type: 'string', format: 'uuid' },
   }));
-  const query = route.query
-    ? Object.entries((jsonSchema(route.query, 'input').properties ?? {}) as Record<string, Record<string, unknown>>).map(
-        ([name, schema]) => ({ name, in: 'query', required: false, schema }),
-      )
-    : [];
+  const querySchema = route.query ? jsonSchema(route.query, 'input') : undefined;
+  const required = new Set((querySchema?.required ?? []) as string[]);
+  const query = Object.entries((querySchema?.properties ?? {}) as Record<string, Record<string, unknown>>).map(
+    ([name, schema]) => ({ name, in: 'query', required: required.has(name), schema }),
+  );
   const headers = route.idempotent
     ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }]
     : [];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { slotsQuery } from '../availability/query';
 import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../appointments/schemas';
 import { createCanarySchema } from '../canary/schemas';
 import { createControlSchema, listControlsSchema } from '../controls/schemas';
@@ -49,12 +50,8 @@ export const ROUTES: RouteDoc[] = [
     summary: 'Free slots over a range, in the clinic\'s time zone (working hours, time off, buffers, bookings)',
     tag: 'availability',
     auth: 'apiKey',
-    // The validating schema is built per request (dates resolve in the clinic's zone); this mirrors it.
-    query: z.object({
-      from: z.string().meta({ description: 'ISO date (local midnight) or date-time' }),
-      to: z.string().meta({ description: 'ISO date or date-time after `from`; at most 62 days later' }),
-      duration: z.number().int().min(5).max(720).optional().meta({ description: 'Minutes; the professional\'s default if absent' }),
-    }),
+    // The validating schema itself; per request it resolves dates in the clinic's zone.
+    query: slotsQuery('UTC'),
     responses: { 200: ok('Slots with local and UTC times; X-Cache says hit or miss', anyObject), 404: ok('Not this clinic\'s') },
   },
 

@@ -38,6 +38,12 @@ describe('OpenAPI document', () => {
     expect(schema.additionalProperties).toBe(false);
   });
 
+  it('marks required query parameters from the validating schema', () => {
+    const get = openApiDocument().paths['/v1/professionals/{id}/slots']!.get as { parameters: { name: string; required: boolean }[] };
+    const required = Object.fromEntries(get.parameters.map((p) => [p.name, p.required]));
+    expect(required).toEqual({ id: true, from: true, to: true, duration: false });
+  });
+
   it('renders a readable, self-contained docs page', () => {
     const html = renderDocsPage(openApiDocument());
     expect(html).toContain('<code>/v1/api-keys/{id}</code>');
