@@ -16,3 +16,24 @@ describe('messages', () => {
     expect(message('no_such_code', 'pt-BR')).toBe('no_such_code');
   });
 });
+
+describe('catalogue coverage', () => {
+  it('has a pt-BR and an English message for every rule the services can raise', () => {
+    const { readFileSync, readdirSync, statSync } = require('node:fs') as typeof import('node:fs');
+    const path = require('node:path') as typeof import('node:path');
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = path.join(dir, f);
+        if (statSync(p).isDirectory()) { if (f !== 'generated') walk(p); } else if (p.endsWith('.ts')) files.push(p);
+      }
+    };
+    walk(path.join(__dirname, '..', '..', 'lib'));
+    const rules = new Set(files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/RuleViolationError\(\s*'([a-z_]+)'/g)].map((m) => m[1]!)));
+    expect(rules.size).toBeGreaterThan(5);
+    for (const rule of rules) {
+      expect([rule, message(rule, 'pt-BR')]).not.toEqual([rule, rule]);
+      expect([rule, message(rule, 'en')]).not.toEqual([rule, rule]);
+    }
+  });
+});
