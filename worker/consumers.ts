@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Config } from '../lib/config';
 import { logger } from '../lib/observability/logger';
 import { QUEUE_NAMES } from '../lib/queues/names';
+import { webhookBackoffStrategy } from '../lib/webhooks/deliver';
 import type Redis from 'ioredis';
 import { processorFor } from './dispatch';
 
@@ -20,6 +21,8 @@ export function startConsumers(config: Config, redis: Redis): Worker[] {
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
+      // Custom backoff types (only `webhook` today: its schedule, jitter and Retry-After).
+      settings: { backoffStrategy: webhookBackoffStrategy },
     });
     worker.on('error', (err) => logger.error('worker.error', { queue, error: err.message }));
     worker.on('stalled', (jobId) => logger.warn('worker.job_stalled', { queue, jobId }));

@@ -1,8 +1,10 @@
 import { createControlSchema, listControlsSchema } from '../../lib/controls/schemas';
 import { createControl, getControl, listControls } from '../../lib/controls/service';
+import { ConflictError } from '../../lib/errors/app-error';
 import { parseJsonBody } from '../../lib/http/body';
 import { clinicHandler } from '../../lib/http/handler';
 import { json } from '../../lib/http/response';
+import { renewControl } from '../../lib/renewals/service';
 import { idParam } from '../../lib/validation/common';
 import { validate } from '../../lib/validation/validate';
 
@@ -23,4 +25,17 @@ export const list = clinicHandler(async (event, auth) => {
 export const get = clinicHandler(async (event, auth) => {
   const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
   return json(200, await getControl(auth.clinicId, id));
+});
+
+/**
+ * POST /v1/controls/{id}/renew: renews a package by hand (next period, same quota, linked). 201 with
+ * the new package; 409 when it was already renewed, with the successor's id in `details.successorId`.
+ */
+export const renew = clinicHandler(async (event, auth) => {
+  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const result = await renewControl(auth.clinicId, id, { by: 'manual' });
+  if (!result.created) {
+    throw new ConflictError('The control was already renewed', { controlId: id, successorId: result.control.id });
+  }
+  return json(201, result.control, { location: `/v1/controls/${result.control.id}` });
 });

@@ -75,9 +75,14 @@ export interface Config {
     outboxRelayEveryMs: number;
     /** How often session packages are scanned for approaching expiry. */
     controlExpiryScanEveryMs: number;
+    /** When the renewal scan runs: a cron pattern read in `renewalScanTz` (RENEWAL_SCAN_PATTERN / _TZ). */
+    renewalScanPattern: string;
+    renewalScanTz: string;
   };
   /** A package is "expiring" (event `control.expiring`) this many days before its end. */
   controlExpiringDays: number;
+  /** Webhook delivery: loopback receivers allowed (local development only), request timeout. */
+  webhooks: { allowLoopback: boolean; timeoutMs: number };
 }
 
 /** Parses an environment into a Config. Pure, so tests can try any environment. */
@@ -145,8 +150,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       requireNoEviction: e.WORKER_REQUIRE_NOEVICTION,
       outboxRelayEveryMs: e.OUTBOX_RELAY_EVERY_MS,
       controlExpiryScanEveryMs: e.CONTROL_EXPIRY_SCAN_EVERY_MS,
+      renewalScanPattern: e.RENEWAL_SCAN_PATTERN,
+      renewalScanTz: e.RENEWAL_SCAN_TZ,
     },
     controlExpiringDays: e.CONTROL_EXPIRING_DAYS,
+    webhooks: { allowLoopback: e.WEBHOOKS_ALLOW_LOOPBACK, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
   };
 }
 

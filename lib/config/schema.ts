@@ -1,3 +1,4 @@
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { PROFILES } from './profiles';
 
@@ -71,6 +72,12 @@ export const envSchema = z.object({
   OUTBOX_RELAY_EVERY_MS: int(1_000, 3_600_000).default(10_000),
   CONTROL_EXPIRY_SCAN_EVERY_MS: int(10_000, 86_400_000).default(3_600_000),
   CONTROL_EXPIRING_DAYS: int(1, 90).default(7),
+  // Renewal scan (job renewals.scan): a cron pattern (5 or 6 fields) read in RENEWAL_SCAN_TZ.
+  RENEWAL_SCAN_PATTERN: z.string().regex(/^\S+(\s+\S+){4,5}$/, 'expected a cron pattern of 5 or 6 fields').default('15 3 * * *'),
+  RENEWAL_SCAN_TZ: z.string().refine((tz) => IANAZone.isValidZone(tz), 'expected an IANA time zone').default('America/Sao_Paulo'),
+  // Webhooks: loopback receivers allowed only for local development and tests (SSRF guard).
+  WEBHOOKS_ALLOW_LOOPBACK: bool.default(false),
+  WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

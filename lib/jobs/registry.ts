@@ -3,6 +3,8 @@ import { processCanary } from '../canary/processor';
 import { scanExpiringControls } from '../controls/expiry';
 import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
 import { processReminder } from '../reminders/processor';
+import { processWebhookDelivery } from '../webhooks/deliver';
+import { scanRenewals } from '../renewals/service';
 import type { JobData, JobName } from '../queues/jobs';
 import type { QueueName } from '../queues/names';
 
@@ -36,9 +38,12 @@ const processors: Registry = {
     'controls.expiry_scan': () => scanExpiringControls(),
     'appointment.reminder': processReminder,
   },
-  webhook: { 'system.canary': processCanary },
+  webhook: { 'system.canary': processCanary, 'webhook.deliver': processWebhookDelivery },
   notification: { 'system.canary': processCanary },
-  renovacao: { 'system.canary': processCanary },
+  renovacao: {
+    'system.canary': processCanary,
+    'renewals.scan': () => scanRenewals(),
+  },
 };
 
 /** A job as it arrives from BullMQ or the job Lambda's event: names and data not yet trusted. */

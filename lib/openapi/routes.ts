@@ -14,6 +14,7 @@ import {
   workingHoursBody,
 } from '../scheduling/schemas';
 import { createApiKeySchema, createClinicSchema } from '../tenancy/schemas';
+import { createWebhookSchema, updateWebhookSchema } from '../webhooks/schemas';
 import { buildDocument, type RouteDoc } from './document';
 
 const ok = (description: string, schema?: z.ZodType) => ({ description, ...(schema && { schema }) });
@@ -73,6 +74,13 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/controls', summary: 'Authorise a package of sessions ("controle de consultas") until a date', tag: 'controls', auth: 'apiKey', body: createControlSchema, idempotent: true, responses: { 201: ok('Created', anyObject), 404: ok('Patient or professional not this clinic\'s') } },
   { method: 'get', path: '/v1/controls', summary: 'List packages (by patient)', tag: 'controls', auth: 'apiKey', query: listControlsSchema, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
   { method: 'get', path: '/v1/controls/{id}', summary: 'One package with sessions used and remaining', tag: 'controls', auth: 'apiKey', responses: { 200: ok('The package', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'post', path: '/v1/controls/{id}/renew', summary: 'Renew a package by hand: the next period with the same quota, linked to this one (once)', tag: 'controls', auth: 'apiKey', idempotent: true, responses: { 201: ok('The new package', anyObject), 404: ok('Not this clinic\'s'), 409: ok('Already renewed (details.successorId)') } },
+
+  { method: 'post', path: '/v1/webhooks', summary: 'Register a webhook endpoint (its signing secret is shown once; private addresses refused)', tag: 'webhooks', auth: 'apiKey', body: createWebhookSchema, idempotent: true, responses: { 201: ok('Created, with the secret', anyObject), 400: ok('Invalid or forbidden URL (details name the field)') } },
+  { method: 'get', path: '/v1/webhooks', summary: 'The clinic\'s webhook endpoints, without secrets', tag: 'webhooks', auth: 'apiKey', responses: { 200: ok('Endpoints', anyObject) } },
+  { method: 'get', path: '/v1/webhooks/{id}', summary: 'One webhook endpoint', tag: 'webhooks', auth: 'apiKey', responses: { 200: ok('The endpoint', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'patch', path: '/v1/webhooks/{id}', summary: 'Change url, event types or enabled', tag: 'webhooks', auth: 'apiKey', body: updateWebhookSchema, responses: { 200: ok('Updated', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'delete', path: '/v1/webhooks/{id}', summary: 'Remove a webhook endpoint', tag: 'webhooks', auth: 'apiKey', responses: { 204: ok('Removed'), 404: ok('Not this clinic\'s') } },
 ];
 
 let cached: ReturnType<typeof buildDocument> | undefined;

@@ -18,7 +18,9 @@ export type DomainEventType =
   | 'control.consumed'
   | 'control.released'
   | 'control.exhausted'
-  | 'control.expiring';
+  | 'control.expiring'
+  | 'control.renewed'
+  | 'control.renewal_requested';
 
 export interface NewDomainEvent {
   clinicId: string;

@@ -2,6 +2,7 @@ import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
 import { syncReminders } from '../reminders/reminders';
+import { fanOutEvent } from '../webhooks/deliver';
 import { relayOutbox } from './outbox';
 
 /**
@@ -18,6 +19,8 @@ export async function processDomainEvent(job: JobContext<'agenda', 'domain.event
     return { eventId, skipped: 'missing' };
   }
   if (event.type.startsWith('appointment.')) await syncReminders(event.aggregateId);
+  // Webhooks: one delivery per subscribed endpoint (unique per endpoint + event, so a re-run adds none).
+  await fanOutEvent(event);
   logger.info('domain.event', { eventId, type: event.type, aggregateId: event.aggregateId, clinicId: event.clinicId });
   return { eventId, type: event.type };
 }

@@ -21,12 +21,16 @@ export interface JobPayloads {
   };
   webhook: {
     'system.canary': { canaryId: string };
+    /** One signed POST of a webhook delivery (lib/webhooks/deliver.ts); the job id is the delivery id. */
+    'webhook.deliver': { deliveryId: string };
   };
   notification: {
     'system.canary': { canaryId: string };
   };
   renovacao: {
     'system.canary': { canaryId: string };
+    /** Daily renewal scan of session packages (lib/renewals/service.ts), scheduled by worker/schedulers.ts. */
+    'renewals.scan': Record<string, never>;
   };
 }
 

@@ -410,6 +410,10 @@ function dateTimeCases(base: Record<string, unknown>, field: string): Case[] {
 // The test
 // ---------------------------------------------------------------------------------------------
 
+// No DNS here: webhook endpoints point at loopback, allowed for this file only.
+process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
+const WEBHOOK_URL = 'http://127.0.0.1:9/agenda-hook';
+
 interface World {
   auth: string;
   admin: string;
@@ -421,6 +425,7 @@ interface World {
   timeOffId: string;
   spareKeyId: string;
   canaryId: string;
+  webhookId: string;
   nyAuth: string;
   nyProId: string;
 }
@@ -469,6 +474,9 @@ beforeAll(async () => {
   const admin = `Bearer ${ADMIN_SECRET}`;
   const canary = await invoke(canaries.create, { method: 'POST', path: '/admin/canaries', headers: { authorization: admin }, body: { queue: 'agenda' } });
   expect(canary.status).toBe(202);
+  const webhooks = require('../../functions/http/webhooks');
+  const hook = await invoke(webhooks.create, { method: 'POST', path: '/v1/webhooks', headers: c.auth.headers, body: { url: WEBHOOK_URL, eventTypes: ['*'] } });
+  expect(hook.status).toBe(201);
 
   // A clinic in a zone with DST, for local times inside the spring-forward gap.
   const ny = await newClinic('America/New_York');
@@ -485,6 +493,7 @@ beforeAll(async () => {
     timeOffId: off.body.id,
     spareKeyId: spare.body.id,
     canaryId: canary.body.id,
+    webhookId: hook.body.id,
     nyAuth: ny.auth.headers.authorization,
     nyProId: nyPro.id,
   };
@@ -505,6 +514,7 @@ function paramsFor(routePath: string): Record<string, string> {
   if (routePath.startsWith('/v1/patients/')) return { id: world.patientId };
   if (routePath.startsWith('/v1/appointments/')) return { id: world.apptId };
   if (routePath.startsWith('/v1/controls/')) return { id: world.controlId };
+  if (routePath.startsWith('/v1/webhooks/')) return { id: world.webhookId };
   return {};
 }
 
@@ -537,6 +547,9 @@ function validBody(routeKey: string): unknown {
     case 'POST /v1/appointments/{id}/complete':
     case 'POST /v1/appointments/{id}/no-show':
       return {};
+    case 'POST /v1/webhooks':
+    case 'PATCH /v1/webhooks/{id}':
+      return { url: WEBHOOK_URL, eventTypes: ['appointment.created'] };
     case 'POST /v1/controls':
       return { patientId: world.patientId, professionalId: world.proId, specialty: 'cardiology', sessionsTotal: 3, validUntil: localAt(30, 12).slice(0, 10), renewalPolicy: 'manual' };
     default:

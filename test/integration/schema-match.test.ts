@@ -46,6 +46,10 @@ const ALLOWED_EXTRAS: readonly { key: string; reason: string }[] = [
     key: 'check constraint appointment_controls.appointment_controls_sessions_in_range',
     reason: 'a session package never goes below zero nor past its quota',
   },
+  {
+    key: 'check constraint renewal_requests.renewal_requests_values',
+    reason: 'a renewal request has a known status and reason, and resolved_at exactly when it is no longer pending',
+  },
   { key: 'check constraint working_hours.working_hours_interval', reason: 'a weekday 0-6 and an interval inside one day' },
   { key: 'check constraint time_off.time_off_time_order', reason: 'time off ends after it starts' },
 ];

@@ -1,0 +1,237 @@
+import { DateTime } from 'luxon';
+import { inTransaction } from '../appointments/transaction';
+import { getConfig } from '../config';
+import { toControlDto } from '../controls/service';
+import { getDb } from '../db/client';
+import type { AppointmentControl } from '../db/generated/client';
+import { ConflictError, NotFoundError } from '../errors/app-error';
+import { logger } from '../observability/logger';
+import { publishEvents, recordEvent, type Tx } from '../outbox/outbox';
+
+/** Who asked for a renewal: the daily scan (automatic policy) or a person (POST /v1/controls/{id}/renew). */
+export type RenewedBy = 'scan' | 'manual';
+
+export interface RenewResult {
+  /** The successor: the one just created, or the one an earlier (or concurrent) renewal created. */
+  control: ReturnType<typeof toControlDto>;
+  /** False when the control had already been renewed: nothing was created now. */
+  created: boolean;
+  previousControlId: string;
+}
+
+/** Zone used when a clinic's stored zone is not a valid IANA name (the product's default). */
+const FALLBACK_ZONE = 'America/Sao_Paulo';
+
+/** A unique violation, as Prisma reports it (P2002) or as the driver does (SQLSTATE 23505). */
+function isUniqueViolation(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = err as Record<string, unknown> | undefined; e && !seen.has(e); e = e.cause as Record<string, unknown> | undefined) {
+    seen.add(e);
+    if (e.code === 'P2002' || e.code === '23505' || e.originalCode === '23505') return true;
+    if (typeof e.message === 'string' && /\b23505\b|Unique constraint failed/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** The next period: starts where the old one ends (or now, if it already ended) and lasts as long. */
+export function nextPeriod(old: Pick<AppointmentControl, 'validFrom' | 'validUntil'>, now = new Date()): { validFrom: Date; validUntil: Date } {
+  const lengthMs = Math.max(old.validUntil.getTime() - old.validFrom.getTime(), 86_400_000);
+  const validFrom = old.validUntil.getTime() > now.getTime() ? old.validUntil : now;
+  return { validFrom, validUntil: new Date(validFrom.getTime() + lengthMs) };
+}
+
+async function findSuccessor(clinicId: string, controlId: string): Promise<AppointmentControl | null> {
+  const db = await getDb();
+  return db.appointmentControl.findFirst({ where: { clinicId, previousControlId: controlId } });
+}
+
+function alreadyRenewed(old: { id: string }, successor: AppointmentControl): RenewResult {
+  return { control: toControlDto(successor), created: false, previousControlId: old.id };
+}
+
+/**
+ * Renews a session package once: in one transaction, with the control's row locked (SELECT ... FOR
+ * UPDATE), creates the next period (same patient, professional, specialty, quota and policy;
+ * `previousControlId` = the old id), marks the old one `renewed`, fulfils its pending renewal request
+ * and records `control.renewed`. A concurrent caller waits on the lock and then finds it renewed; the
+ * unique index on previous_control_id is the last line, and its violation is read as "already
+ * renewed" too. Either way the existing successor comes back with `created: false`.
+ * Another clinic's (or an unknown) id is a 404.
+ */
+export async function renewControl(clinicId: string, controlId: string, opts: { by: RenewedBy }, now = new Date()): Promise<RenewResult> {
+  let outcome: { result: RenewResult; eventId?: string };
+  try {
+    outcome = await inTransaction(async (tx) => {
+      const locked = await tx.$queryRaw<{ id: string }[]>`
+        SELECT id::text FROM appointment_controls WHERE id = ${controlId}::uuid AND clinic_id = ${clinicId}::uuid FOR UPDATE`;
+      if (!locked[0]) throw new NotFoundError('Control not found');
+      const old = await tx.appointmentControl.findUniqueOrThrow({ where: { id: controlId } });
+      const existing = await tx.appointmentControl.findFirst({ where: { clinicId, previousControlId: old.id } });
+      if (existing) return { result: alreadyRenewed(old, existing) };
+      if (old.status === 'renewed') {
+        // Renewed once, but its successor was deleted since (the link is ON DELETE SET NULL).
+        throw new ConflictError('The control was already renewed', { controlId: old.id, successorId: null });
+      }
+      const successor = await tx.appointmentControl.create({
+        data: {
+          clinicId,
+          patientId: old.patientId,
+          professionalId: old.professionalId,
+          specialty: old.specialty,
+          sessionsTotal: old.sessionsTotal,
+          renewalPolicy: old.renewalPolicy,
+          previousControlId: old.id,
+          ...nextPeriod(old, now),
+        },
+      });
+      await tx.appointmentControl.update({ where: { id: old.id }, data: { status: 'renewed' } });
+      await tx.renewalRequest.updateMany({
+        where: { controlId: old.id, status: 'pending' },
+        data: { status: 'fulfilled', resolvedAt: now },
+      });
+      const eventId = await recordEvent(tx, {
+        clinicId,
+        type: 'control.renewed',
+        aggregateId: successor.id,
+        payload: {
+          controlId: successor.id,
+          previousControlId: old.id,
+          patientId: successor.patientId,
+          sessionsTotal: successor.sessionsTotal,
+          validFrom: successor.validFrom.toISOString(),
+          validUntil: successor.validUntil.toISOString(),
+          previousStatus: old.status,
+          by: opts.by,
+        },
+      });
+      return { result: { control: toControlDto(successor, now), created: true, previousControlId: old.id }, eventId };
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const successor = await findSuccessor(clinicId, controlId);
+    if (!successor) throw err;
+    return alreadyRenewed({ id: controlId }, successor);
+  }
+  if (outcome.eventId) {
+    await publishEvents([outcome.eventId]);
+    logger.info('control.renewed', { clinicId, previousControlId: controlId, controlId: outcome.result.control.id, by: opts.by });
+  }
+  return outcome.result;
+}
+
+/**
+ * Opens the renewal request of a manual-policy package and records `control.renewal_requested`,
+ * once: the unique control_id makes a second insert a no-op (ON CONFLICT DO NOTHING). The control's
+ * row is locked so that a concurrent renewal either comes first (then no request) or waits.
+ * Returns the event id when a request was opened now.
+ */
+async function openRenewalRequest(clinicId: string, controlId: string): Promise<string | undefined> {
+  return inTransaction(async (tx: Tx) => {
+    const rows = await tx.$queryRaw<{ status: string; patient_id: string }[]>`
+      SELECT status, patient_id::text FROM appointment_controls
+       WHERE id = ${controlId}::uuid AND clinic_id = ${clinicId}::uuid FOR UPDATE`;
+    const c = rows[0];
+    if (!c || (c.status !== 'active' && c.status !== 'exhausted')) return undefined;
+    const reason = c.status === 'exhausted' ? 'exhausted' : 'expiring';
+    const inserted = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO renewal_requests (clinic_id, control_id, reason)
+      VALUES (${clinicId}::uuid, ${controlId}::uuid, ${reason})
+      ON CONFLICT (control_id) DO NOTHING
+      RETURNING id::text`;
+    const request = inserted[0];
+    if (!request) return undefined;
+    return recordEvent(tx, {
+      clinicId,
+      type: 'control.renewal_requested',
+      aggregateId: controlId,
+      payload: { controlId, requestId: request.id, patientId: c.patient_id, reason },
+    });
+  });
+}
+
+/**
+ * The first instant after the last local day that counts as "within `days` days" of `now` in
+ * `zone`: a control ends within N days when its local end date is at most today + N (local dates).
+ */
+export function renewalHorizon(now: Date, zone: string, days: number): Date {
+  let local = DateTime.fromJSDate(now, { zone });
+  if (!local.isValid) local = DateTime.fromJSDate(now, { zone: FALLBACK_ZONE });
+  return local.startOf('day').plus({ days: days + 1 }).toJSDate();
+}
+
+export interface ScanResult {
+  clinics: number;
+  candidates: number;
+  renewed: number;
+  requested: number;
+  failed: number;
+}
+
+/**
+ * The daily renewal scan (job `renewals.scan` on the `renovacao` queue). For every clinic, packages
+ * that are exhausted, or active, started and ending within CONTROL_EXPIRING_DAYS (local dates in the
+ * clinic's zone): automatic policy renews them (renewControl), manual policy opens one renewal
+ * request. Safe to run twice or on two workers at once: every step is once-only under a row lock.
+ * A package that failed is logged and the scan throws at the end, so the job is retried.
+ */
+export async function scanRenewals(now = new Date(), pageSize = 200): Promise<ScanResult> {
+  const db = await getDb();
+  const days = getConfig().controlExpiringDays;
+  const result: ScanResult = { clinics: 0, candidates: 0, renewed: 0, requested: 0, failed: 0 };
+  const requestEvents: string[] = [];
+  let clinicCursor: string | undefined;
+  for (;;) {
+    const clinics = await db.clinic.findMany({
+      where: clinicCursor ? { id: { gt: clinicCursor } } : {},
+      select: { id: true, timeZone: true },
+      orderBy: { id: 'asc' },
+      take: 500,
+    });
+    if (clinics.length === 0) break;
+    clinicCursor = clinics[clinics.length - 1]!.id;
+    for (const clinic of clinics) {
+      result.clinics += 1;
+      const horizon = renewalHorizon(now, clinic.timeZone, days);
+      let cursor: string | undefined;
+      for (;;) {
+        const candidates = await db.appointmentControl.findMany({
+          where: {
+            clinicId: clinic.id,
+            ...(cursor && { id: { gt: cursor } }),
+            OR: [{ status: 'exhausted' }, { status: 'active', validFrom: { lte: now }, validUntil: { lt: horizon } }],
+            // A manual package whose request is already open has nothing left to do.
+            NOT: { renewalPolicy: 'manual', renewalRequest: { isNot: null } },
+          },
+          select: { id: true, renewalPolicy: true },
+          orderBy: { id: 'asc' },
+          take: pageSize,
+        });
+        if (candidates.length === 0) break;
+        cursor = candidates[candidates.length - 1]!.id;
+        for (const c of candidates) {
+          result.candidates += 1;
+          try {
+            if (c.renewalPolicy === 'automatic') {
+              const r = await renewControl(clinic.id, c.id, { by: 'scan' }, now);
+              if (r.created) result.renewed += 1;
+            } else {
+              const eventId = await openRenewalRequest(clinic.id, c.id);
+              if (eventId) {
+                requestEvents.push(eventId);
+                result.requested += 1;
+              }
+            }
+          } catch (err) {
+            result.failed += 1;
+            logger.warn('renewals.control_failed', { clinicId: clinic.id, controlId: c.id, error: (err as Error).message });
+          }
+        }
+        if (candidates.length < pageSize) break;
+      }
+    }
+  }
+  await publishEvents(requestEvents);
+  logger.info('renewals.scanned', { ...result });
+  if (result.failed > 0) throw new Error(`Renewal scan: ${result.failed} package(s) failed; the job is retried`);
+  return result;
+}

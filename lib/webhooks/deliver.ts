@@ -1,0 +1,275 @@
+import http from 'node:http';
+import https from 'node:https';
+import { UnrecoverableError, type JobsOptions } from 'bullmq';
+import { Webhook } from 'standardwebhooks';
+import { getConfig } from '../config';
+import { getDb } from '../db/client';
+import type { JobContext } from '../jobs/registry';
+import { logger } from '../observability/logger';
+import { getWebhookQueue } from '../queues/queues';
+import { checkLiteralHost, checkUrlSyntax, ForbiddenWebhookTargetError, guardedLookup, type Resolver } from './ssrf';
+
+/** Delays before retries 1..7 (the first attempt runs at once): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000] as const;
+/** Attempts in all: the immediate one plus one per retry delay. */
+export const WEBHOOK_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
+/** The BullMQ backoff type of webhook jobs, computed by `webhookBackoffStrategy`. */
+export const WEBHOOK_BACKOFF_TYPE = 'webhook';
+/** A Retry-After beyond this is capped (a receiver cannot park a delivery for days). */
+const MAX_RETRY_AFTER_MS = 36_000_000;
+const EXCERPT_CHARS = 500;
+
+/** Thrown for a failed attempt BullMQ should retry; carries the receiver's Retry-After, if any. */
+export class WebhookAttemptFailedError extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+    this.name = 'WebhookAttemptFailedError';
+  }
+}
+
+/**
+ * The delay before the next attempt after `attemptsMade` failures: the schedule with ±20 % jitter,
+ * or the receiver's Retry-After when it asked for one (capped). For BullMQ's Worker
+ * `settings.backoffStrategy`; types other than `webhook` are not ours (-1 would fail the job, so
+ * fall back to the schedule).
+ */
+export function webhookDelay(attemptsMade: number, err?: Error, random: () => number = Math.random): number {
+  const retryAfter = (err as WebhookAttemptFailedError | undefined)?.retryAfterMs;
+  if (retryAfter !== undefined && retryAfter >= 0) return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
+  const base = RETRY_DELAYS_MS[Math.min(Math.max(attemptsMade, 1), RETRY_DELAYS_MS.length) - 1]!;
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** Job options of a delivery: deduplicated by delivery id, retried on the webhook schedule. */
+export const deliveryJobOptions = (deliveryId: string): JobsOptions => ({
+  jobId: deliveryId,
+  attempts: WEBHOOK_ATTEMPTS,
+  backoff: { type: WEBHOOK_BACKOFF_TYPE },
+});
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** BullMQ Worker `settings.backoffStrategy` (only called for non-built-in types, i.e. `webhook`). */
+export const webhookBackoffStrategy = (attemptsMade: number, _type?: string, err?: Error): number => webhookDelay(attemptsMade, err);
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Creates one delivery per enabled endpoint of the event's clinic subscribed to its type (a repeat
+ * creates nothing: unique endpoint + event) and enqueues each pending delivery with its id as job
+ * id (a repeat enqueue is deduplicated by BullMQ). Payload: `{ type, timestamp, data }`, ids only.
+ */
+export async function fanOutEvent(event: {
+  id: string;
+  clinicId: string;
+  type: string;
+  aggregateId: string;
+  createdAt: Date;
+  payload: unknown;
+}): Promise<string[]> {
+  const db = await getDb();
+  const endpoints = await db.webhookEndpoint.findMany({
+    where: { clinicId: event.clinicId, enabled: true, OR: [{ eventTypes: { has: event.type } }, { eventTypes: { has: '*' } }] },
+    select: { id: true },
+  });
+  if (endpoints.length === 0) return [];
+  const extra = event.payload && typeof event.payload === 'object' ? (event.payload as Record<string, unknown>) : {};
+  const payload = { type: event.type, timestamp: event.createdAt.toISOString(), data: { ...extra, id: event.aggregateId, eventId: event.id } };
+  await db.webhookDelivery.createMany({
+    data: endpoints.map((e) => ({ endpointId: e.id, eventId: event.id, eventType: event.type, payload })),
+    skipDuplicates: true, // ON CONFLICT DO NOTHING
+  });
+  const pending = await db.webhookDelivery.findMany({
+    where: { eventId: event.id, endpointId: { in: endpoints.map((e) => e.id) }, status: 'pending' },
+    select: { id: true },
+  });
+  const queue = await getWebhookQueue();
+  for (const d of pending) await queue.add('webhook.deliver', { deliveryId: d.id }, deliveryJobOptions(d.id));
+  return pending.map((d) => d.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One attempt
+// ---------------------------------------------------------------------------------------------
+
+export interface SendResult {
+  statusCode?: number;
+  latencyMs: number;
+  error?: string;
+  excerpt?: string;
+  retryAfter?: string;
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  allowLoopback: boolean;
+  resolve?: Resolver;
+}
+
+/**
+ * POSTs a body through node:http(s) with the SSRF guard on the connected address, a total timeout,
+ * no redirects followed and at most 64 KiB of response read. Never throws: failures are in `error`.
+ */
+export function sendSigned(rawUrl: string, body: string, headers: Record<string, string>, opts: SendOptions): Promise<SendResult> {
+  const started = Date.now();
+  const done = (r: Omit<SendResult, 'latencyMs'>): SendResult => ({ ...r, latencyMs: Date.now() - started });
+  return new Promise((resolve) => {
+    const syntax = checkUrlSyntax(rawUrl);
+    if ('reason' in syntax) return resolve(done({ error: `forbidden: ${syntax.reason}` }));
+    const url = syntax.url;
+    try {
+      checkLiteralHost(url, opts);
+    } catch (err) {
+      return resolve(done({ error: `forbidden: ${(err as Error).message}` }));
+    }
+    const client = url.protocol === 'https:' ? https : http;
+    let settled = false;
+    const finish = (r: Omit<SendResult, 'latencyMs'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(done(r));
+    };
+    const req = client.request(
+      url,
+      {
+        method: 'POST',
+        agent: false, // a fresh socket per attempt: every connection goes through the guarded lookup
+        lookup: guardedLookup(opts) as never,
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'agenda-webhooks/1', ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < 65_536) chunks.push(c);
+          size += c.length;
+          if (size >= 65_536) res.destroy();
+        });
+        const end = () =>
+          finish({
+            statusCode: res.statusCode,
+            excerpt: Array.from(Buffer.concat(chunks).toString('utf8')).slice(0, EXCERPT_CHARS).join(''),
+            retryAfter: res.headers['retry-after'],
+          });
+        res.on('end', end);
+        res.on('close', end);
+        res.on('error', end);
+      },
+    );
+    const timer = setTimeout(() => {
+      finish({ error: `timeout after ${opts.timeoutMs} ms` });
+      req.destroy(new Error('timeout'));
+    }, opts.timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const forbidden = err instanceof ForbiddenWebhookTargetError || err.code === 'EWEBHOOKFORBIDDEN';
+      finish({ error: forbidden ? `forbidden: ${err.message}` : `${err.code ?? 'error'}: ${err.message}` });
+    });
+    req.end(body);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The processor
+// ---------------------------------------------------------------------------------------------
+
+let resolverOverride: Resolver | undefined;
+/** Tests inject a resolver for the send-time lookup; production uses the system's. */
+export function setDeliveryResolverForTests(resolve: Resolver | undefined) {
+  resolverOverride = resolve;
+}
+
+/**
+ * `webhook.deliver`: one signed attempt of a delivery, recorded. 2xx: delivered. 410: the endpoint
+ * is disabled and the delivery failed, no retry. Anything else (3xx included, timeouts, refused
+ * addresses): thrown, so BullMQ retries on the webhook schedule. Idempotent: a delivered or
+ * failed delivery is skipped, so a job re-run after a worker crash sends nothing twice.
+ */
+export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook.deliver'>) {
+  const { deliveryId } = job.data;
+  const db = await getDb();
+  const delivery = await db.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { endpoint: true } });
+  if (!delivery) return { deliveryId, skipped: 'missing' };
+  if (delivery.status !== 'pending') return { deliveryId, skipped: delivery.status };
+  const { endpoint } = delivery;
+  if (!endpoint.enabled) {
+    await db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', nextAttemptAt: null } });
+    return { deliveryId, skipped: 'endpoint_disabled' };
+  }
+
+  const { attempts: attemptNo } = await db.webhookDelivery.update({
+    where: { id: deliveryId },
+    data: { attempts: { increment: 1 } },
+    select: { attempts: true },
+  });
+  const body = JSON.stringify(delivery.payload);
+  const timestamp = new Date();
+  const signature = new Webhook(endpoint.secret).sign(deliveryId, timestamp, body);
+  const headers = {
+    'webhook-id': deliveryId,
+    'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+    'webhook-signature': signature,
+  };
+  const { webhooks } = getConfig();
+  const result = await sendSigned(endpoint.url, body, headers, {
+    timeoutMs: webhooks.timeoutMs,
+    allowLoopback: webhooks.allowLoopback,
+    resolve: resolverOverride,
+  });
+  await db.webhookAttempt.create({
+    data: {
+      deliveryId,
+      attemptNo,
+      statusCode: result.statusCode ?? null,
+      latencyMs: result.latencyMs,
+      error: result.error?.slice(0, 1000) ?? null,
+      responseExcerpt: result.excerpt ?? null,
+    },
+  });
+  const status = result.statusCode;
+  const log = { deliveryId, endpointId: endpoint.id, attemptNo, status, latencyMs: result.latencyMs, error: result.error };
+
+  if (status !== undefined && status >= 200 && status < 300) {
+    await db.$transaction([
+      db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'delivered', deliveredAt: new Date(), lastStatusCode: status, nextAttemptAt: null } }),
+      db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { failureCount: 0, firstFailureAt: null } }),
+    ]);
+    logger.info('webhook.delivered', log);
+    return { deliveryId, status, attemptNo };
+  }
+
+  if (status === 410) {
+    await db.$transaction([
+      db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status, nextAttemptAt: null } }),
+      db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { enabled: false, disabledReason: 'receiver answered 410 Gone' } }),
+    ]);
+    logger.warn('webhook.endpoint_gone', log);
+    throw new UnrecoverableError(`Receiver answered 410 Gone; endpoint ${endpoint.id} disabled`);
+  }
+
+  const retryAfterMs = parseRetryAfter(result.retryAfter);
+  const err = new WebhookAttemptFailedError(result.error ?? `receiver answered ${status}`, retryAfterMs);
+  const last = job.attemptsMade + 1 >= WEBHOOK_ATTEMPTS;
+  const nextAttemptAt = last ? null : new Date(Date.now() + webhookDelay(job.attemptsMade + 1, err));
+  await db.$transaction([
+    db.webhookDelivery.update({
+      where: { id: deliveryId },
+      data: { lastStatusCode: status ?? null, nextAttemptAt, ...(last && { status: 'failed' }) },
+    }),
+    db.webhookEndpoint.update({
+      where: { id: endpoint.id },
+      data: { failureCount: { increment: 1 }, ...(endpoint.firstFailureAt === null && { firstFailureAt: new Date() }) },
+    }),
+  ]);
+  logger.warn('webhook.attempt_failed', { ...log, last });
+  if (last) throw new UnrecoverableError(err.message);
+  throw err;
+}

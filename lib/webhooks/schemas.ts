@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import type { DomainEventType } from '../outbox/outbox';
+
+/** Every domain event type, at run time; the Record makes a type added to DomainEventType a compile error here until listed. */
+const EVENT_TYPES: Record<DomainEventType, true> = {
+  'appointment.created': true,
+  'appointment.rescheduled': true,
+  'appointment.cancelled': true,
+  'appointment.confirmed': true,
+  'appointment.completed': true,
+  'appointment.no_show': true,
+  'control.created': true,
+  'control.consumed': true,
+  'control.released': true,
+  'control.exhausted': true,
+  'control.expiring': true,
+  'control.renewed': true,
+  'control.renewal_requested': true,
+};
+export const WEBHOOK_EVENT_TYPES = Object.keys(EVENT_TYPES) as DomainEventType[];
+
+const eventType = z.enum(['*', ...WEBHOOK_EVENT_TYPES] as [string, ...string[]]);
+const url = z.string().trim().min(1).max(2048);
+const eventTypes = z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1);
+
+export const createWebhookSchema = z.strictObject({ url, eventTypes });
+export const updateWebhookSchema = z
+  .strictObject({ url: url.optional(), eventTypes: eventTypes.optional(), enabled: z.boolean().optional() })
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
