@@ -7,10 +7,15 @@ import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
   getWebhookEndpoint,
+  listWebhookDeliveries,
   listWebhookEndpoints,
+  pingWebhookEndpoint,
+  replayWebhookEvents,
+  retryWebhookDelivery,
+  rotateWebhookSecret,
   updateWebhookEndpoint,
 } from '../../lib/webhooks/endpoints';
-import { createWebhookSchema, updateWebhookSchema } from '../../lib/webhooks/schemas';
+import { createWebhookSchema, deliveryParams, listDeliveriesQuery, replaySchema, updateWebhookSchema } from '../../lib/webhooks/schemas';
 
 /** POST /v1/webhooks: a new endpoint; its signing secret is shown once. */
 export const create = clinicHandler(async (event, auth) => {
@@ -39,4 +44,36 @@ export const remove = clinicHandler(async (event, auth) => {
   const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
   await deleteWebhookEndpoint(auth.clinicId, id);
   return { statusCode: 204, headers: {}, body: '' };
+});
+
+/** POST /v1/webhooks/{id}/rotate-secret: a new secret, shown once; the previous one signs too for the grace period. */
+export const rotateSecret = clinicHandler(async (event, auth) => {
+  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  return json(200, await rotateWebhookSecret(auth.clinicId, id));
+});
+
+/** GET /v1/webhooks/{id}/deliveries?status=&cursor=&limit=: newest first, each with its attempts. */
+export const listDeliveries = clinicHandler(async (event, auth) => {
+  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const q = validate(listDeliveriesQuery, event.queryStringParameters ?? {}, 'query');
+  return json(200, await listWebhookDeliveries(auth.clinicId, id, q));
+});
+
+/** POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry: again, same webhook-id; 409 once delivered. */
+export const retryDelivery = clinicHandler(async (event, auth) => {
+  const { id, deliveryId } = validate(deliveryParams, event.pathParameters ?? {}, 'path');
+  return json(202, await retryWebhookDelivery(auth.clinicId, id, deliveryId));
+});
+
+/** POST /v1/webhooks/{id}/replay {since}: every subscribed event since then, as new deliveries. */
+export const replay = clinicHandler(async (event, auth) => {
+  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const { since } = parseJsonBody(event, replaySchema);
+  return json(202, await replayWebhookEvents(auth.clinicId, id, new Date(since)));
+});
+
+/** POST /v1/webhooks/{id}/ping: a `webhook.ping` delivery, sent like any other. */
+export const ping = clinicHandler(async (event, auth) => {
+  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  return json(202, await pingWebhookEndpoint(auth.clinicId, id));
 });

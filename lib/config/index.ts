@@ -82,7 +82,9 @@ export interface Config {
   /** A package is "expiring" (event `control.expiring`) this many days before its end. */
   controlExpiringDays: number;
   /** Webhook delivery: loopback receivers allowed (local development only), request timeout. */
-  webhooks: { allowLoopback: boolean; timeoutMs: number };
+  webhooks: { allowLoopback: boolean; timeoutMs: number; secretGraceHours: number; disableAfterHours: number };
+  /** Notification e-mail: SMTP server URL (smtp:// or smtps://), sender, connection/socket timeout. */
+  mail: { smtpUrl: string; from: string; timeoutMs: number };
 }
 
 /** Parses an environment into a Config. Pure, so tests can try any environment. */
@@ -154,7 +156,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       renewalScanTz: e.RENEWAL_SCAN_TZ,
     },
     controlExpiringDays: e.CONTROL_EXPIRING_DAYS,
-    webhooks: { allowLoopback: e.WEBHOOKS_ALLOW_LOOPBACK, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    webhooks: {
+      allowLoopback: e.WEBHOOKS_ALLOW_LOOPBACK,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      secretGraceHours: e.WEBHOOK_SECRET_GRACE_HOURS,
+      disableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
+    },
+    mail: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, timeoutMs: e.SMTP_TIMEOUT_MS },
   };
 }
 

@@ -78,6 +78,14 @@ export const envSchema = z.object({
   // Webhooks: loopback receivers allowed only for local development and tests (SSRF guard).
   WEBHOOKS_ALLOW_LOOPBACK: bool.default(false),
   WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  // After a secret rotation the previous secret also signs for this long (0: not at all).
+  WEBHOOK_SECRET_GRACE_HOURS: int(0, 720).default(24),
+  // An endpoint failing continuously this long is disabled on its next failure (120 h = 5 days).
+  WEBHOOK_DISABLE_AFTER_HOURS: int(1, 8_760).default(120),
+  // Notification e-mail (lib/notifications/mailer.ts): one SMTP transport per container.
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),
+  SMTP_FROM: z.string().min(3).default('Agenda <no-reply@agenda.local>'),
+  SMTP_TIMEOUT_MS: int(100, 120_000).default(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -3,6 +3,7 @@ import { processCanary } from '../canary/processor';
 import { scanExpiringControls } from '../controls/expiry';
 import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
 import { processReminder } from '../reminders/processor';
+import { processNotificationSend } from '../notifications/notifications';
 import { processWebhookDelivery } from '../webhooks/deliver';
 import { scanRenewals } from '../renewals/service';
 import type { JobData, JobName } from '../queues/jobs';
@@ -39,7 +40,7 @@ const processors: Registry = {
     'appointment.reminder': processReminder,
   },
   webhook: { 'system.canary': processCanary, 'webhook.deliver': processWebhookDelivery },
-  notification: { 'system.canary': processCanary },
+  notification: { 'system.canary': processCanary, 'notification.send': processNotificationSend },
   renovacao: {
     'system.canary': processCanary,
     'renewals.scan': () => scanRenewals(),

@@ -1,6 +1,7 @@
 import { closeApiGatewayClients } from '../aws/apigateway';
 import { closeLambdaClient } from '../aws/lambda';
 import { closeDb } from '../db/client';
+import { closeMailer } from '../notifications/mailer';
 import { logger } from '../observability/logger';
 import { closeQueues } from '../queues/queues';
 import { closeRedis } from '../redis/client';
@@ -17,5 +18,6 @@ export async function closeAll(): Promise<void> {
   await closeDb();
   closeLambdaClient();
   closeApiGatewayClients();
+  closeMailer();
   logger.info('connections.closed');
 }

@@ -14,7 +14,7 @@ import {
   workingHoursBody,
 } from '../scheduling/schemas';
 import { createApiKeySchema, createClinicSchema } from '../tenancy/schemas';
-import { createWebhookSchema, updateWebhookSchema } from '../webhooks/schemas';
+import { createWebhookSchema, listDeliveriesQuery, replaySchema, updateWebhookSchema } from '../webhooks/schemas';
 import { buildDocument, type RouteDoc } from './document';
 
 const ok = (description: string, schema?: z.ZodType) => ({ description, ...(schema && { schema }) });
@@ -81,6 +81,11 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/v1/webhooks/{id}', summary: 'One webhook endpoint', tag: 'webhooks', auth: 'apiKey', responses: { 200: ok('The endpoint', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'patch', path: '/v1/webhooks/{id}', summary: 'Change url, event types or enabled', tag: 'webhooks', auth: 'apiKey', body: updateWebhookSchema, responses: { 200: ok('Updated', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'delete', path: '/v1/webhooks/{id}', summary: 'Remove a webhook endpoint', tag: 'webhooks', auth: 'apiKey', responses: { 204: ok('Removed'), 404: ok('Not this clinic\'s') } },
+  { method: 'post', path: '/v1/webhooks/{id}/rotate-secret', summary: 'New signing secret (shown once); the previous one also signs for WEBHOOK_SECRET_GRACE_HOURS', tag: 'webhooks', auth: 'apiKey', responses: { 200: ok('The endpoint with its new secret', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'get', path: '/v1/webhooks/{id}/deliveries', summary: 'Deliveries, newest first, each with its attempts (cursor pagination)', tag: 'webhooks', auth: 'apiKey', query: listDeliveriesQuery, responses: { 200: ok('A page: data and nextCursor', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'post', path: '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', summary: 'Send a pending or failed delivery again (same webhook-id)', tag: 'webhooks', auth: 'apiKey', responses: { 202: ok('Enqueued', anyObject), 404: ok('Not this clinic\'s'), 409: ok('Already delivered, or the endpoint is disabled') } },
+  { method: 'post', path: '/v1/webhooks/{id}/replay', summary: 'Re-send every subscribed event since a time, as new deliveries (new webhook-ids)', tag: 'webhooks', auth: 'apiKey', body: replaySchema, responses: { 202: ok('Enqueued: replayId, count, deliveryIds, truncated, until', anyObject), 404: ok('Not this clinic\'s'), 409: ok('The endpoint is disabled') } },
+  { method: 'post', path: '/v1/webhooks/{id}/ping', summary: 'Send a webhook.ping event, delivered like any other', tag: 'webhooks', auth: 'apiKey', responses: { 202: ok('Enqueued', anyObject), 404: ok('Not this clinic\'s'), 409: ok('The endpoint is disabled') } },
 ];
 
 let cached: ReturnType<typeof buildDocument> | undefined;

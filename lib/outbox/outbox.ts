@@ -20,7 +20,8 @@ export type DomainEventType =
   | 'control.exhausted'
   | 'control.expiring'
   | 'control.renewed'
-  | 'control.renewal_requested';
+  | 'control.renewal_requested'
+  | 'webhook.endpoint_disabled';
 
 export interface NewDomainEvent {
   clinicId: string;

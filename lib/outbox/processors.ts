@@ -3,6 +3,7 @@ import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
 import { syncReminders } from '../reminders/reminders';
 import { fanOutEvent } from '../webhooks/deliver';
+import { notifyForEvent } from '../notifications/notifications';
 import { relayOutbox } from './outbox';
 
 /**
@@ -21,6 +22,8 @@ export async function processDomainEvent(job: JobContext<'agenda', 'domain.event
   if (event.type.startsWith('appointment.')) await syncReminders(event.aggregateId);
   // Webhooks: one delivery per subscribed endpoint (unique per endpoint + event, so a re-run adds none).
   await fanOutEvent(event);
+  // Patient notices (confirmation, reschedule, cancellation, renewal): unique per dedupe key, so a re-run adds none.
+  await notifyForEvent(event);
   logger.info('domain.event', { eventId, type: event.type, aggregateId: event.aggregateId, clinicId: event.clinicId });
   return { eventId, type: event.type };
 }

@@ -26,6 +26,8 @@ export interface JobPayloads {
   };
   notification: {
     'system.canary': { canaryId: string };
+    /** Sends one recorded notice (lib/notifications); the job id is the notification id. */
+    'notification.send': { notificationId: string };
   };
   renovacao: {
     'system.canary': { canaryId: string };

@@ -6,6 +6,7 @@ import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
+import { publishEvents, recordEvent } from '../outbox/outbox';
 import { getWebhookQueue } from '../queues/queues';
 import { checkLiteralHost, checkUrlSyntax, ForbiddenWebhookTargetError, guardedLookup, type Resolver } from './ssrf';
 
@@ -81,8 +82,7 @@ export async function fanOutEvent(event: {
     select: { id: true },
   });
   if (endpoints.length === 0) return [];
-  const extra = event.payload && typeof event.payload === 'object' ? (event.payload as Record<string, unknown>) : {};
-  const payload = { type: event.type, timestamp: event.createdAt.toISOString(), data: { ...extra, id: event.aggregateId, eventId: event.id } };
+  const payload = eventPayload(event);
   await db.webhookDelivery.createMany({
     data: endpoints.map((e) => ({ endpointId: e.id, eventId: event.id, eventType: event.type, payload })),
     skipDuplicates: true, // ON CONFLICT DO NOTHING
@@ -94,6 +94,48 @@ export async function fanOutEvent(event: {
   const queue = await getWebhookQueue();
   for (const d of pending) await queue.add('webhook.deliver', { deliveryId: d.id }, deliveryJobOptions(d.id));
   return pending.map((d) => d.id);
+}
+
+/** The body of an event's delivery: `{ type, timestamp, data }`, ids only. Replays send the same. */
+export function eventPayload(event: { id: string; type: string; aggregateId: string; createdAt: Date; payload: unknown }) {
+  const extra = event.payload && typeof event.payload === 'object' ? (event.payload as Record<string, unknown>) : {};
+  return { type: event.type, timestamp: event.createdAt.toISOString(), data: { ...extra, id: event.aggregateId, eventId: event.id } };
+}
+
+/**
+ * Enqueues a delivery now. A finished job under the same id (a failed delivery's last job, kept for
+ * inspection) is removed first, or BullMQ would deduplicate the new one into nothing; a delayed job
+ * (waiting for its next retry) is promoted; a waiting or active one is left alone.
+ */
+export async function enqueueDeliveryNow(deliveryId: string): Promise<void> {
+  const queue = await getWebhookQueue();
+  const existing = await queue.getJob(deliveryId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state === 'delayed') return existing.promote();
+    if (state === 'waiting' || state === 'active' || state === 'prioritized' || state === 'waiting-children') return;
+    await existing.remove();
+  }
+  await queue.add('webhook.deliver', { deliveryId }, deliveryJobOptions(deliveryId));
+}
+
+/**
+ * The `webhook-signature` header: `v1,<sig>` with the current secret and, during the grace period
+ * after a rotation, a second one with the previous secret, space-separated (Standard Webhooks):
+ * a receiver still holding either secret verifies the delivery.
+ */
+export function signatureHeader(
+  endpoint: { secret: string; previousSecret: string | null; previousSecretExpiresAt: Date | null },
+  msgId: string,
+  timestamp: Date,
+  body: string,
+  now = new Date(),
+): string {
+  const sigs = [new Webhook(endpoint.secret).sign(msgId, timestamp, body)];
+  if (endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
+    sigs.push(new Webhook(endpoint.previousSecret).sign(msgId, timestamp, body));
+  }
+  return sigs.join(' ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,7 +254,7 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
   });
   const body = JSON.stringify(delivery.payload);
   const timestamp = new Date();
-  const signature = new Webhook(endpoint.secret).sign(deliveryId, timestamp, body);
+  const signature = signatureHeader(endpoint, deliveryId, timestamp, body);
   const headers = {
     'webhook-id': deliveryId,
     'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
@@ -253,6 +295,30 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
     ]);
     logger.warn('webhook.endpoint_gone', log);
     throw new UnrecoverableError(`Receiver answered 410 Gone; endpoint ${endpoint.id} disabled`);
+  }
+
+  // Failing continuously for the configured time: this failure disables the endpoint, and the
+  // clinic is told through a `webhook.endpoint_disabled` event (to its other endpoints, and to
+  // whatever else consumes the outbox).
+  const disableAfterMs = getConfig().webhooks.disableAfterHours * 3_600_000;
+  if (endpoint.firstFailureAt !== null && Date.now() - endpoint.firstFailureAt.getTime() >= disableAfterMs) {
+    const eventId = await db.$transaction(async (tx) => {
+      await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status ?? null, nextAttemptAt: null } });
+      const { count } = await tx.webhookEndpoint.updateMany({
+        where: { id: endpoint.id, enabled: true }, // once, however many deliveries fail at the same time
+        data: { enabled: false, disabledReason: 'sustained_failures', failureCount: { increment: 1 } },
+      });
+      if (count === 0) return undefined;
+      return recordEvent(tx, {
+        clinicId: endpoint.clinicId,
+        type: 'webhook.endpoint_disabled',
+        aggregateId: endpoint.id,
+        payload: { reason: 'sustained_failures', firstFailureAt: endpoint.firstFailureAt!.toISOString(), failureCount: endpoint.failureCount + 1 },
+      });
+    });
+    if (eventId) await publishEvents([eventId]);
+    logger.warn('webhook.endpoint_disabled', { ...log, reason: 'sustained_failures' });
+    throw new UnrecoverableError(`Endpoint ${endpoint.id} failing since ${endpoint.firstFailureAt.toISOString()}; disabled`);
   }
 
   const retryAfterMs = parseRetryAfter(result.retryAfter);

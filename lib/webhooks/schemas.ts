@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isoDateTime } from '../controls/schemas';
+import { cursor, limit } from '../pagination/cursor';
 import type { DomainEventType } from '../outbox/outbox';
 
 /** Every domain event type, at run time; the Record makes a type added to DomainEventType a compile error here until listed. */
@@ -16,6 +18,7 @@ const EVENT_TYPES: Record<DomainEventType, true> = {
   'control.expiring': true,
   'control.renewed': true,
   'control.renewal_requested': true,
+  'webhook.endpoint_disabled': true,
 };
 export const WEBHOOK_EVENT_TYPES = Object.keys(EVENT_TYPES) as DomainEventType[];
 
@@ -27,3 +30,20 @@ export const createWebhookSchema = z.strictObject({ url, eventTypes });
 export const updateWebhookSchema = z
   .strictObject({ url: url.optional(), eventTypes: eventTypes.optional(), enabled: z.boolean().optional() })
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+
+/** The event type of a test ping (not a domain event: sent to the endpoint whatever its filter). */
+export const PING_EVENT_TYPE = 'webhook.ping';
+
+/** Path of a delivery route: the endpoint and the delivery. */
+export const deliveryParams = z.object({ id: z.uuid(), deliveryId: z.uuid() });
+
+/** GET /v1/webhooks/{id}/deliveries: newest first. */
+export const listDeliveriesQuery = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'failed']).optional(),
+  cursor: cursor.optional(),
+  limit: limit(20),
+});
+export type ListDeliveriesQuery = z.infer<typeof listDeliveriesQuery>;
+
+/** POST /v1/webhooks/{id}/replay: every event since this instant (with an offset). */
+export const replaySchema = z.strictObject({ since: isoDateTime });

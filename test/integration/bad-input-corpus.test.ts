@@ -514,6 +514,8 @@ function paramsFor(routePath: string): Record<string, string> {
   if (routePath.startsWith('/v1/patients/')) return { id: world.patientId };
   if (routePath.startsWith('/v1/appointments/')) return { id: world.apptId };
   if (routePath.startsWith('/v1/controls/')) return { id: world.controlId };
+  // No delivery exists for the corpus's endpoint: a well-formed unknown delivery id (404 when reached).
+  if (routePath.startsWith('/v1/webhooks/{id}/deliveries/{deliveryId}')) return { id: world.webhookId, deliveryId: randomUUID() };
   if (routePath.startsWith('/v1/webhooks/')) return { id: world.webhookId };
   return {};
 }
@@ -550,6 +552,9 @@ function validBody(routeKey: string): unknown {
     case 'POST /v1/webhooks':
     case 'PATCH /v1/webhooks/{id}':
       return { url: WEBHOOK_URL, eventTypes: ['appointment.created'] };
+    case 'POST /v1/webhooks/{id}/replay':
+      return { since: '2199-01-01T00:00:00Z' }; // valid, and no event to re-send
+
     case 'POST /v1/controls':
       return { patientId: world.patientId, professionalId: world.proId, specialty: 'cardiology', sessionsTotal: 3, validUntil: localAt(30, 12).slice(0, 10), renewalPolicy: 'manual' };
     default:

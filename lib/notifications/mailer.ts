@@ -1,0 +1,60 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import { getConfig } from '../config';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** A stable Message-ID (one per notification), so a receiver can recognise a duplicate. */
+  messageId: string;
+}
+
+let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
+
+/**
+ * The one SMTP transport of this container (SMTP_URL, SMTP_FROM), created on first use and closed
+ * by lib/lifecycle/close-all.ts. Not pooled: each message opens its own SMTP session, so a server
+ * that restarted or a container that was frozen never leaves a dead pooled socket behind, and the
+ * notification queue's concurrency bounds the number of open sessions.
+ */
+export function getMailer(): Transporter<SMTPTransport.SentMessageInfo> {
+  if (!transport) {
+    const { mail } = getConfig();
+    const url = new URL(mail.smtpUrl);
+    transport = nodemailer.createTransport(
+      {
+        host: url.hostname,
+        port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
+        secure: url.protocol === 'smtps:',
+        auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+        connectionTimeout: mail.timeoutMs,
+        greetingTimeout: mail.timeoutMs,
+        socketTimeout: mail.timeoutMs,
+      },
+      { from: mail.from },
+    );
+  }
+  return transport;
+}
+
+/** Sends one message; rejects on any SMTP failure (the caller records it and lets BullMQ retry). */
+export async function sendMail(message: MailMessage): Promise<{ messageId: string; accepted: string[] }> {
+  const info = await getMailer().sendMail({
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    messageId: message.messageId,
+  });
+  if (info.rejected.length > 0) throw new Error(`SMTP rejected ${info.rejected.length} recipient(s)`);
+  return { messageId: info.messageId, accepted: info.accepted.map(String) };
+}
+
+/** Closes the transport; the next getMailer() creates a new one. Only lib/lifecycle calls this. */
+export function closeMailer(): void {
+  const t = transport;
+  transport = undefined;
+  t?.close();
+}
