@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { Config } from '../lib/config';
 import { checkHealth } from '../lib/health/check';
@@ -16,9 +16,19 @@ export interface HealthServer {
  * The container platform's probe: GET /health answers 200 while the workers run and their
  * dependencies are up, 503 (naming what is down, or `draining`) otherwise.
  */
-export async function startHealthServer(config: Config, workers: Worker[]): Promise<HealthServer> {
+export async function startHealthServer(
+  config: Config,
+  workers: Worker[],
+  /** Another app served on this port for one path prefix (the queue dashboard, worker/dashboard.ts). */
+  mounted?: { prefix: string; handle(req: IncomingMessage, res: ServerResponse): void },
+): Promise<HealthServer> {
   let draining = false;
   const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0] ?? '';
+    if (mounted && (path === mounted.prefix || path.startsWith(`${mounted.prefix}/`))) {
+      mounted.handle(req, res);
+      return;
+    }
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/health') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found"}}');
       return;

@@ -7,6 +7,7 @@ import { logger } from '../lib/observability/logger';
 import { QUEUE_NAMES } from '../lib/queues/names';
 import { getRedis, readEvictionPolicy } from '../lib/redis/client';
 import { startConsumers, stopConsumers } from './consumers';
+import { createDashboard } from './dashboard';
 import { startHealthServer } from './health-server';
 import { startSchedulers } from './schedulers';
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     logger.warn('worker.pool_oversubscribed', { inlineSlots, poolMax: config.db.poolMax });
   }
   const workers = startConsumers(config, redis);
-  const health = await startHealthServer(config, workers);
+  const health = await startHealthServer(config, workers, await createDashboard(config));
   await startSchedulers();
 
   let stopping = false;

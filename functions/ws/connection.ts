@@ -1,14 +1,59 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { getDb } from '../../lib/db/client';
+import { describeError } from '../../lib/errors/describe';
+import { UnauthorizedError } from '../../lib/errors/app-error';
 import { lambdaHandler } from '../../lib/lambda/handler';
+import { logger } from '../../lib/observability/logger';
+import { endpointFromEvent } from '../../lib/realtime/push';
+import { authenticateKey } from '../../lib/tenancy/api-keys';
 
-type SocketEvent = APIGatewayProxyWebsocketEventV2;
+/** `$connect` carries the handshake's headers and query string (the V2 type leaves them out). */
+type SocketEvent = APIGatewayProxyWebsocketEventV2 & {
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined> | null;
+};
 const describe = (event: SocketEvent) => ({ route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId });
 
 /**
- * `$connect`. Accepts the socket; the only message served so far (`ping`) exposes no clinic data.
- * Issue #4 puts API-key authentication here before any clinic subscription exists.
+ * The API key of a handshake: `Authorization: Bearer <key>` or, since browsers cannot set headers
+ * on a WebSocket, the `token` query parameter.
  */
-export const connect = lambdaHandler(describe, async () => ({ statusCode: 200 }));
+function keyFromEvent(event: SocketEvent): string | undefined {
+  const header = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+  const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1] : undefined;
+  return bearer ?? event.queryStringParameters?.token ?? undefined;
+}
 
-/** `$disconnect`: logged by the wrapper; nothing is stored per connection yet. */
-export const disconnect = lambdaHandler(describe, async () => ({ statusCode: 200 }));
+/**
+ * `$connect`: authenticates the API key (401 refuses the handshake) and stores the connection with
+ * its clinic, key and Management API endpoint. Socket profile: the lazy pool opens on first use.
+ */
+export const connect = lambdaHandler(describe, async (event: SocketEvent) => {
+  const { connectionId } = event.requestContext;
+  try {
+    const db = await getDb();
+    const auth = await authenticateKey(db, keyFromEvent(event));
+    await db.socketConnection.upsert({
+      where: { connectionId },
+      create: { connectionId, clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint: endpointFromEvent(event.requestContext) },
+      update: { clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint: endpointFromEvent(event.requestContext), scope: null },
+    });
+    logger.info('socket.connected', { connectionId, clinicId: auth.clinicId });
+    return { statusCode: 200 };
+  } catch (err) {
+    if (err instanceof UnauthorizedError) {
+      logger.info('socket.refused', { connectionId });
+      return { statusCode: 401 };
+    }
+    const described = describeError(err);
+    logger.error('socket.connect_failed', { connectionId, code: described.code });
+    return { statusCode: described.status };
+  }
+});
+
+/** `$disconnect`: forgets the connection (a push to it would answer 410 anyway). */
+export const disconnect = lambdaHandler(describe, async (event: SocketEvent) => {
+  const db = await getDb();
+  await db.socketConnection.deleteMany({ where: { connectionId: event.requestContext.connectionId } });
+  return { statusCode: 200 };
+});

@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { validate } from '../../lib/validation/validate';
-import { ValidationError } from '../../lib/errors/app-error';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../../lib/errors/app-error';
+import { getDb } from '../../lib/db/client';
 import { socketPing } from '../../lib/realtime/ping';
 import { socketHandler } from '../../lib/realtime/socket-handler';
 
-const messageSchema = z.discriminatedUnion('action', [z.object({ action: z.literal('ping') })]);
+const messageSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('ping') }),
+  z.object({ action: z.literal('subscribe'), professionalId: z.string().uuid().optional() }),
+]);
 
 /** `$default`: every WebSocket message. Replies are pushed back through the Management API. */
 export const handler = socketHandler(async (event, { invocation }) => {
@@ -18,5 +22,23 @@ export const handler = socketHandler(async (event, { invocation }) => {
   switch (message.action) {
     case 'ping':
       return socketPing(invocation);
+    case 'subscribe': {
+      // Scope: the whole clinic, or one of the clinic's professionals (another clinic's is not found).
+      const db = await getDb();
+      const { connectionId } = event.requestContext;
+      const connection = await db.socketConnection.findUnique({ where: { connectionId }, select: { clinicId: true } });
+      if (!connection) throw new UnauthorizedError('Connection not authenticated');
+      let scope = 'clinic';
+      if (message.professionalId) {
+        const professional = await db.professional.findFirst({
+          where: { id: message.professionalId, clinicId: connection.clinicId },
+          select: { id: true },
+        });
+        if (!professional) throw new NotFoundError('Professional not found');
+        scope = professional.id;
+      }
+      await db.socketConnection.update({ where: { connectionId }, data: { scope } });
+      return { type: 'subscribed', scope };
+    }
   }
 });

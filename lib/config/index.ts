@@ -85,6 +85,8 @@ export interface Config {
   webhooks: { allowLoopback: boolean; timeoutMs: number; secretGraceHours: number; disableAfterHours: number };
   /** Notification e-mail: SMTP server URL (smtp:// or smtps://), sender, connection/socket timeout. */
   mail: { smtpUrl: string; from: string; timeoutMs: number };
+  /** Bull Board in the worker (DASHBOARD_USER / DASHBOARD_PASSWORD); no password: not mounted. */
+  dashboard: { user: string; password?: string };
 }
 
 /** Parses an environment into a Config. Pure, so tests can try any environment. */
@@ -163,6 +165,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       disableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.SMTP_FROM, timeoutMs: e.SMTP_TIMEOUT_MS },
+    dashboard: { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD },
   };
 }
 

@@ -86,6 +86,10 @@ export const envSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).default('smtp://127.0.0.1:1025'),
   SMTP_FROM: z.string().min(3).default('Agenda <no-reply@agenda.local>'),
   SMTP_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // Queue dashboard (Bull Board, worker/dashboard.ts) on the worker's health port under /admin/queues,
+  // behind HTTP basic auth. Without a password it is not mounted at all (never open).
+  DASHBOARD_USER: z.string().min(1).max(128).default('admin'),
+  DASHBOARD_PASSWORD: z.string().min(12).max(256).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

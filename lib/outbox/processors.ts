@@ -4,6 +4,7 @@ import { logger } from '../observability/logger';
 import { syncReminders } from '../reminders/reminders';
 import { fanOutEvent } from '../webhooks/deliver';
 import { notifyForEvent } from '../notifications/notifications';
+import { broadcastDomainEvent, deliverInAppNotifications } from '../realtime/broadcast';
 import { relayOutbox } from './outbox';
 
 /**
@@ -24,6 +25,13 @@ export async function processDomainEvent(job: JobContext<'agenda', 'domain.event
   await fanOutEvent(event);
   // Patient notices (confirmation, reschedule, cancellation, renewal): unique per dedupe key, so a re-run adds none.
   await notifyForEvent(event);
+  // Realtime (best effort, never fails the job): appointment/slots messages, then pending in-app notices.
+  try {
+    await broadcastDomainEvent(event);
+    if (event.type.startsWith('appointment.')) await deliverInAppNotifications(event.clinicId, event.aggregateId);
+  } catch (err) {
+    logger.warn('realtime.broadcast_failed', { eventId, error: (err as Error).message });
+  }
   logger.info('domain.event', { eventId, type: event.type, aggregateId: event.aggregateId, clinicId: event.clinicId });
   return { eventId, type: event.type };
 }

@@ -57,7 +57,10 @@ describe('through serverless-offline', () => {
   });
 
   it('answers WebSocket pings from a socket-profile container with a lazy pool of one', async () => {
-    const socket = new WebSocket(offline.websocketUrl);
+    // $connect authenticates: a browser passes the clinic's key as ?token= (it cannot set headers).
+    const clinic = await getJson('/admin/clinics', { method: 'POST', headers: auth, body: '{"name":"Socket clinic"}' });
+    expect(clinic.status).toBe(201);
+    const socket = new WebSocket(`${offline.websocketUrl}?token=${clinic.body.apiKey.key}`);
     const messages: any[] = [];
     socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
