@@ -88,6 +88,12 @@ async function main() {
   await closeAll();
   console.log(`[dev] demo data: clinic ${seeded.clinicId}`);
 
+  const mailPort = Number(env.SMTP_PORT ?? 1025);
+  if (!env.SMTP_URL) {
+    const { startMailCatcher } = await import('./mail-catcher');
+    await startMailCatcher(mailPort, (line) => console.log(`[mail] ${line}`));
+    env.SMTP_URL = `smtp://127.0.0.1:${mailPort}`;
+  }
   const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
   start('api', bin('serverless'), ['offline', 'start']);
   start('worker', bin('tsx'), ['worker/main.ts'], { AGENDA_PROFILE: 'worker' });
@@ -102,6 +108,7 @@ async function main() {
     WebSocket API   ws://localhost:${env.WEBSOCKET_PORT}
     Lambda invoke   ${env.LAMBDA_ENDPOINT}
     Worker health   http://localhost:${env.WORKER_HEALTH_PORT}/health
+    E-mail          ${env.SMTP_URL}   (messages are printed here as [mail] lines)
     Admin secret    ${env.ADMIN_SECRET}
     Demo clinic     ${seeded.clinicId}
     Demo API key    ${seeded.apiKey}     (try: curl -H "authorization: Bearer <key>" http://localhost:${env.HTTP_PORT}/v1/clinic)
