@@ -4,6 +4,7 @@ import { assertBookable } from '../availability/bookable';
 import { invalidateSlots } from '../availability/cache';
 import { releaseSession, consumeSession } from '../controls/service';
 import { getDb } from '../db/client';
+import { isExclusionViolation } from '../db/errors';
 import { inTransaction } from './transaction';
 import type { Appointment, AppointmentHistory } from '../db/generated/client';
 import { ConflictError, NotFoundError, RuleViolationError } from '../errors/app-error';
@@ -51,22 +52,8 @@ export function toAppointmentDto(a: Appointment, history?: AppointmentHistory[])
 }
 export type AppointmentDto = ReturnType<typeof toAppointmentDto>;
 
-/** True when PostgreSQL refused the row with the no-double-booking exclusion constraint (23P01). */
-export function isOverlapViolation(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  const visit = (v: unknown, depth: number): boolean => {
-    if (depth > 6 || v === null || v === undefined || seen.has(v)) return false;
-    if (typeof v === 'string') return v === '23P01' || v.includes('appointments_no_overlap');
-    if (typeof v !== 'object') return false;
-    seen.add(v);
-    const o = v as Record<string, unknown>;
-    for (const k of ['code', 'message', 'originalCode', 'originalMessage', 'constraint', 'meta', 'cause', 'driverAdapterError']) {
-      if (visit(o[k], depth + 1)) return true;
-    }
-    return false;
-  };
-  return visit(err, 0);
-}
+/** True when PostgreSQL refused the row with the no-double-booking exclusion constraint. */
+export const isOverlapViolation = (err: unknown) => isExclusionViolation(err, 'appointments_no_overlap');
 
 const slotTaken = (err: unknown) =>
   new ConflictError(

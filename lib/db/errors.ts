@@ -22,13 +22,21 @@ const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
 const CONNECT_TIMEOUT = /Connection terminated due to connection timeout/i;
 const UNREACHABLE = [/\bECONNREFUSED\b/, /\bENOTFOUND\b/, /\bEHOSTUNREACH\b/, /DatabaseNotReachable/, /\b57P03\b/];
 
+/**
+ * Every error behind `err`: its `cause` chain and, for Prisma's known-request errors, the driver
+ * error Prisma keeps under `meta.driverAdapterError` (walked breadth-first, each object once).
+ */
 function* chain(err: unknown): Generator<unknown> {
   const seen = new Set<unknown>();
-  let current = err;
-  while (current && !seen.has(current)) {
+  const queue: unknown[] = [err];
+  while (queue.length > 0) {
+    const current = queue.shift();
+    if (!current || seen.has(current)) continue;
     seen.add(current);
     yield current;
-    current = (current as { cause?: unknown }).cause;
+    if (typeof current !== 'object') continue;
+    const o = current as { cause?: unknown; driverAdapterError?: unknown; meta?: { driverAdapterError?: unknown } };
+    queue.push(o.cause, o.driverAdapterError, o.meta?.driverAdapterError);
   }
 }
 
@@ -38,12 +46,17 @@ function texts(err: unknown): string[] {
     if (typeof e === 'string') out.push(e);
     else if (typeof e === 'object' && e) {
       const o = e as Record<string, unknown>;
-      for (const k of ['message', 'code', 'kind', 'originalMessage', 'originalCode']) {
+      for (const k of ['message', 'code', 'kind', 'originalMessage', 'originalCode', 'constraint']) {
         if (typeof o[k] === 'string') out.push(o[k] as string);
       }
     }
   }
   return out;
+}
+
+/** True when PostgreSQL refused the row with the named exclusion constraint (SQLSTATE 23P01). */
+export function isExclusionViolation(err: unknown, constraint: string): boolean {
+  return texts(err).some((t) => t === '23P01' || t.includes(constraint));
 }
 
 /** True when the failure lies in the connection itself, so a read on a fresh connection may succeed. */

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../lib/config';
-import { mapDbError, isConnectionLost, isUnreachable } from '../../lib/db/errors';
+import { isConnectionLost, isExclusionViolation, isUnreachable, mapDbError } from '../../lib/db/errors';
 import { DependencyUnavailableError, NotFoundError, TimeoutError, ValidationError } from '../../lib/errors/app-error';
 import { describeError } from '../../lib/errors/describe';
 
@@ -76,5 +76,13 @@ describe('database error mapping', () => {
   it('a value PostgreSQL cannot store (SQLSTATE class 22) is bad input, not a server fault', () => {
     const driver = Object.assign(new Error('date/time field value out of range: "0000-01-01"'), { code: '22008' });
     expect(thrown(() => mapDbError(new Error('wrapped', { cause: driver }), db))).toBeInstanceOf(ValidationError);
+  });
+
+  it("finds the driver's error where Prisma keeps it (meta.driverAdapterError), as well as in the cause chain", () => {
+    const prismaError = Object.assign(new Error('Invalid `prisma.appointment.create()` invocation'), {
+      meta: { driverAdapterError: { cause: { kind: 'postgres', originalCode: '23P01', constraint: 'appointments_no_overlap' } } },
+    });
+    expect(isExclusionViolation(prismaError, 'appointments_no_overlap')).toBe(true);
+    expect(isExclusionViolation(new Error('duplicate key'), 'appointments_no_overlap')).toBe(false);
   });
 });
