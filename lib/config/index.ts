@@ -78,7 +78,14 @@ export interface Config {
     /** When the renewal scan runs: a cron pattern read in `renewalScanTz` (RENEWAL_SCAN_PATTERN / _TZ). */
     renewalScanPattern: string;
     renewalScanTz: string;
+    /** How often open appointments past their end are swept to no-show (clinics that turned it on). */
+    noShowSweepEveryMs: number;
   };
+  /**
+   * The no-show sweep leaves appointments that ended longer ago than this alone, so turning the
+   * setting on does not rewrite a clinic's old, never-closed agenda.
+   */
+  noShowLookbackHours: number;
   /** A package is "expiring" (event `control.expiring`) this many days before its end. */
   controlExpiringDays: number;
   /** Webhook delivery: loopback receivers allowed (local development only), request timeout. */
@@ -156,7 +163,9 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       controlExpiryScanEveryMs: e.CONTROL_EXPIRY_SCAN_EVERY_MS,
       renewalScanPattern: e.RENEWAL_SCAN_PATTERN,
       renewalScanTz: e.RENEWAL_SCAN_TZ,
+      noShowSweepEveryMs: e.NO_SHOW_SWEEP_EVERY_MS,
     },
+    noShowLookbackHours: e.NO_SHOW_LOOKBACK_HOURS,
     controlExpiringDays: e.CONTROL_EXPIRING_DAYS,
     webhooks: {
       allowLoopback: e.WEBHOOKS_ALLOW_LOOPBACK,

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { processCanary } from '../canary/processor';
 import { scanExpiringControls } from '../controls/expiry';
+import { sweepNoShows } from '../appointments/no-show';
 import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
 import { processReminder } from '../reminders/processor';
 import { processNotificationSend } from '../notifications/notifications';
@@ -38,6 +39,7 @@ const processors: Registry = {
     'outbox.relay': processOutboxRelay,
     'controls.expiry_scan': () => scanExpiringControls(),
     'appointment.reminder': processReminder,
+    'appointments.no_show_sweep': () => sweepNoShows(),
   },
   webhook: { 'system.canary': processCanary, 'webhook.deliver': processWebhookDelivery },
   notification: { 'system.canary': processCanary, 'notification.send': processNotificationSend },

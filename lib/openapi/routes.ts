@@ -13,7 +13,7 @@ import {
   updateProfessionalBody,
   workingHoursBody,
 } from '../scheduling/schemas';
-import { createApiKeySchema, createClinicSchema } from '../tenancy/schemas';
+import { createApiKeySchema, createClinicSchema, updateClinicSchema } from '../tenancy/schemas';
 import { createWebhookSchema, listDeliveriesQuery, replaySchema, updateWebhookSchema } from '../webhooks/schemas';
 import { buildDocument, type RouteDoc } from './document';
 
@@ -32,6 +32,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/admin/canaries/{id}', summary: 'Whether, where and how a probe was processed', tag: 'operations', auth: 'admin', responses: { 200: ok('The probe', anyObject), 404: ok('Unknown probe') } },
   { method: 'post', path: '/admin/clinics', summary: 'Create a clinic and its first API key (shown once)', tag: 'clinics', auth: 'admin', body: createClinicSchema, responses: { 201: ok('Created', anyObject) } },
   { method: 'get', path: '/v1/clinic', summary: 'The caller\'s clinic', tag: 'clinics', auth: 'apiKey', responses: { 200: ok('The clinic', anyObject) } },
+  { method: 'patch', path: '/v1/clinic', summary: 'Change the clinic\'s settings (name, reminder offsets, automatic no-show)', tag: 'clinics', auth: 'apiKey', body: updateClinicSchema, responses: { 200: ok('The clinic', anyObject) } },
   { method: 'get', path: '/v1/api-keys', summary: 'The clinic\'s API keys, without secrets', tag: 'clinics', auth: 'apiKey', responses: { 200: ok('Keys', anyObject) } },
   { method: 'post', path: '/v1/api-keys', summary: 'Issue another API key (its secret is shown once)', tag: 'clinics', auth: 'apiKey', body: createApiKeySchema, idempotent: true, responses: { 201: ok('Issued', anyObject) } },
   { method: 'delete', path: '/v1/api-keys/{id}', summary: 'Revoke an API key at once', tag: 'clinics', auth: 'apiKey', responses: { 204: ok('Revoked'), 404: ok('Not this clinic\'s key') } },

@@ -1,6 +1,7 @@
 import { getDb } from '../db/client';
 import { NotFoundError } from '../errors/app-error';
 import { createApiKey } from './api-keys';
+import type { UpdateClinicInput } from './schemas';
 
 export interface NewClinic {
   name: string;
@@ -16,6 +17,17 @@ export async function createClinic(input: NewClinic, keyName = 'default') {
     const apiKey = await createApiKey(tx, clinic.id, keyName);
     return { clinic, apiKey };
   });
+}
+
+/**
+ * Changes the clinic's settings. New reminder offsets apply to appointments booked or moved from
+ * now on; reminders already queued keep their times.
+ */
+export async function updateClinic(clinicId: string, input: UpdateClinicInput) {
+  const db = await getDb();
+  const { count } = await db.clinic.updateMany({ where: { id: clinicId }, data: input });
+  if (count === 0) throw new NotFoundError('Clinic not found');
+  return getClinic(clinicId);
 }
 
 export async function getClinic(clinicId: string) {

@@ -529,6 +529,8 @@ function validBody(routeKey: string): unknown {
       return { name: 'Corpus clinic', timeZone: 'America/Sao_Paulo', reminderOffsetsMinutes: [60] };
     case 'POST /v1/api-keys':
       return { name: 'corpus key' };
+    case 'PATCH /v1/clinic':
+      return { name: 'Corpus clinic', reminderOffsetsMinutes: [1440, 120], autoNoShowAfterMinutes: 30 };
     case 'POST /v1/professionals':
     case 'PATCH /v1/professionals/{id}':
       return { name: 'Dr. Corpus', specialty: 'cardiology', defaultDurationMinutes: 30, bufferBeforeMinutes: 0, bufferAfterMinutes: 0, slotStepMinutes: 15, active: true };

@@ -52,6 +52,10 @@ const ALLOWED_EXTRAS: readonly { key: string; reason: string }[] = [
   },
   { key: 'check constraint working_hours.working_hours_interval', reason: 'a weekday 0-6 and an interval inside one day' },
   { key: 'check constraint time_off.time_off_time_order', reason: 'time off ends after it starts' },
+  {
+    key: 'check constraint clinics.clinics_auto_no_show_after_minutes_range',
+    reason: 'the automatic no-show delay is off (null) or between 0 and 3 days',
+  },
 ];
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'prisma', 'migrations');
