@@ -11,6 +11,7 @@ COPY . .
 RUN npm run build:worker
 
 # One self-contained bundle (Prisma's query compiler, BullMQ's scripts included): no node_modules.
+# Beside it, bull-board-ui/: the queue dashboard's page and assets, read from disk at run time.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production AGENDA_PROFILE=worker WORKER_HEALTH_PORT=3100
 WORKDIR /app

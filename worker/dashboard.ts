@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -9,6 +8,7 @@ import type { Config } from '../lib/config';
 import { logger } from '../lib/observability/logger';
 import { QUEUE_NAMES } from '../lib/queues/names';
 import { getQueueByName } from '../lib/queues/queues';
+import { BUNDLED_UI_DIR, findBullBoardUi } from './dashboard-assets';
 
 export const DASHBOARD_BASE_PATH = '/admin/queues';
 
@@ -50,14 +50,12 @@ export async function createDashboard(config: Config): Promise<MountedApp | unde
     logger.info('worker.dashboard_disabled', { reason: 'DASHBOARD_PASSWORD unset' });
     return undefined;
   }
-  // Bull Board serves its page and assets from @bull-board/ui's files on disk, which a single-file
-  // bundle (dist/worker, the Dockerfile's image) does not carry: then the dashboard stays off and
-  // the worker runs on (it is an operator's convenience, not the worker's job).
-  let uiBasePath: string;
-  try {
-    uiBasePath = path.dirname(require.resolve('@bull-board/ui/package.json'));
-  } catch {
-    logger.error('worker.dashboard_unavailable', { reason: '@bull-board/ui not found next to the worker (bundle without its assets)' });
+  // Bull Board serves its page and assets from @bull-board/ui's files on disk: beside the bundle
+  // (scripts/build-worker.ts puts them there) or installed. Without them the dashboard stays off
+  // and the worker runs on (it is an operator's convenience, not the worker's job).
+  const uiBasePath = findBullBoardUi();
+  if (!uiBasePath) {
+    logger.error('worker.dashboard_unavailable', { reason: `@bull-board/ui not found: neither ${BUNDLED_UI_DIR}/ beside the worker nor installed` });
     return undefined;
   }
   const queues = await Promise.all(QUEUE_NAMES.map((q) => getQueueByName(q)));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JobInvocation } from '../../lib/jobs/invoke';
+import { settleJob, type JobOutcome } from '../../lib/jobs/outcome';
 import { runJob } from '../../lib/jobs/registry';
 import { lambdaHandler } from '../../lib/lambda/handler';
 import { QUEUE_NAMES } from '../../lib/queues/names';
@@ -13,8 +14,11 @@ const invocationSchema = z.object({
   attemptsMade: z.number().int().min(0),
 });
 
-/** The job Lambda: runs one queue job's processor when the worker dispatches that queue to Lambda. */
-export const handler = lambdaHandler<JobInvocation, unknown>(
+/**
+ * The job Lambda: runs one queue job's processor when the worker dispatches that queue to Lambda.
+ * A processor's failure is returned, not thrown, so its retry hints reach the worker (lib/jobs/outcome).
+ */
+export const handler = lambdaHandler<JobInvocation, JobOutcome>(
   (event) => ({ queue: event?.queue, name: event?.name, jobId: event?.id }),
-  async (event) => runJob({ ...validate(invocationSchema, event, 'job'), mode: 'lambda' }),
+  async (event) => settleJob(() => runJob({ ...validate(invocationSchema, event, 'job'), mode: 'lambda' })),
 );

@@ -32,7 +32,8 @@ export class WebhookAttemptFailedError extends Error {
  * The delay before the next attempt after `attemptsMade` failures: the schedule with ±20 % jitter,
  * or the receiver's Retry-After when it asked for one (capped). For BullMQ's Worker
  * `settings.backoffStrategy`; types other than `webhook` are not ours (-1 would fail the job, so
- * fall back to the schedule).
+ * fall back to the schedule). `err` is read by shape: the WebhookAttemptFailedError inline, the
+ * JobFunctionError rebuilt from the job Lambda's result (lib/jobs/outcome) in lambda mode.
  */
 export function webhookDelay(attemptsMade: number, err?: Error, random: () => number = Math.random): number {
   const retryAfter = (err as WebhookAttemptFailedError | undefined)?.retryAfterMs;
