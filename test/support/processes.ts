@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -108,9 +110,14 @@ export interface Offline extends Started {
   websocketUrl: string;
 }
 
-/** Starts `serverless offline` on free ports and waits until its HTTP API answers /health. */
+/**
+ * Starts `serverless offline` on free ports and waits until its HTTP API answers /health. Each run
+ * builds into its own folder and watches no source file (serverless.yml's esbuild settings), so
+ * runs started side by side, or a file saved meanwhile, never hand a handler a half-written bundle.
+ */
 export async function startOffline(extra: NodeJS.ProcessEnv = {}): Promise<Offline> {
   const [http, ws, lambda] = [await freePort(), await freePort(), await freePort()];
+  const workFolder = path.join('.offline-builds', randomUUID());
   const started = launch(
     bin('serverless'),
     ['offline', 'start'],
@@ -119,10 +126,28 @@ export async function startOffline(extra: NodeJS.ProcessEnv = {}): Promise<Offli
       WEBSOCKET_PORT: String(ws),
       LAMBDA_PORT: String(lambda),
       WEBSOCKET_ENDPOINT: `http://localhost:${ws}`,
+      ESBUILD_WORK_FOLDER: workFolder,
+      ESBUILD_WATCH_PATTERN: 'serverless.yml',
       ...extra,
     }),
   );
+  const removeBuild = () => rm(path.join(root, workFolder), { recursive: true, force: true });
+  const offline = {
+    ...started,
+    async stop(signal?: NodeJS.Signals, timeoutMs?: number) {
+      try {
+        return await started.stop(signal, timeoutMs);
+      } finally {
+        await removeBuild();
+      }
+    },
+  };
   const httpUrl = `http://localhost:${http}`;
-  await waitHttp(`${httpUrl}/health`, 120_000, started);
-  return { ...started, httpUrl, lambdaUrl: `http://localhost:${lambda}`, websocketUrl: `ws://localhost:${ws}` };
+  try {
+    await waitHttp(`${httpUrl}/health`, 120_000, started);
+  } catch (err) {
+    await offline.stop('SIGKILL', 5_000).catch(() => undefined);
+    throw err;
+  }
+  return { ...offline, httpUrl, lambdaUrl: `http://localhost:${lambda}`, websocketUrl: `ws://localhost:${ws}` };
 }
