@@ -9,7 +9,8 @@ export const RENEWAL_SCAN_SCHEDULER_ID = 'renewals-scan';
  * Job schedulers of the worker (BullMQ 6 `upsertJobScheduler`: one scheduler per id however many
  * workers upsert it): the outbox relay republishes events a failed enqueue left behind; the expiry
  * scan emits `control.expiring` for session packages ending soon; the no-show sweep closes
- * appointments left open past their end, for clinics that turned it on.
+ * appointments left open past their end, for clinics that turned it on; the socket sweep forgets
+ * WebSocket rows API Gateway has closed (lib/realtime/sweep.ts).
  */
 export async function startSchedulers(): Promise<void> {
   const { worker } = getConfig();
@@ -19,6 +20,7 @@ export async function startSchedulers(): Promise<void> {
     { id: 'outbox-relay', everyMs: worker.outboxRelayEveryMs, name: 'outbox.relay' as const },
     { id: 'controls-expiry-scan', everyMs: worker.controlExpiryScanEveryMs, name: 'controls.expiry_scan' as const },
     { id: 'appointments-no-show-sweep', everyMs: worker.noShowSweepEveryMs, name: 'appointments.no_show_sweep' as const },
+    { id: 'sockets-sweep', everyMs: worker.socketSweepEveryMs, name: 'sockets.sweep' as const },
   ];
   for (const s of schedulers) {
     await agenda.upsertJobScheduler(s.id, { every: s.everyMs }, { name: s.name, data: {}, opts: retention });

@@ -18,7 +18,7 @@ export const create = clinicHandler(async (event, auth) => {
   return json(201, await issueApiKey(auth.clinicId, name));
 });
 
-/** DELETE /v1/api-keys/{id}: revokes a key at once. */
+/** DELETE /v1/api-keys/{id}: revokes a key at once; the sockets it opened are closed by the worker. */
 export const revoke = clinicHandler(async (event, auth) => {
   const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
   await revokeApiKey(auth.clinicId, id);

@@ -27,17 +27,26 @@ function keyFromEvent(event: SocketEvent): string | undefined {
 /**
  * `$connect`: authenticates the API key (401 refuses the handshake) and stores the connection with
  * its clinic, key and Management API endpoint. Socket profile: the lazy pool opens on first use.
+ *
+ * The key is checked again once the row is stored: a revoke that committed in between would
+ * otherwise leave a socket its close job (which runs after the revoke and looks for rows) missed.
  */
 export const connect = lambdaHandler(describe, async (event: SocketEvent) => {
   const { connectionId } = event.requestContext;
   try {
     const db = await getDb();
     const auth = await authenticateKey(db, keyFromEvent(event));
+    const endpoint = endpointFromEvent(event.requestContext);
     await db.socketConnection.upsert({
       where: { connectionId },
-      create: { connectionId, clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint: endpointFromEvent(event.requestContext) },
-      update: { clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint: endpointFromEvent(event.requestContext), scope: null },
+      create: { connectionId, clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint },
+      update: { clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint, scope: null, connectedAt: new Date(), lastSeenAt: new Date() },
     });
+    const key = await db.apiKey.findUnique({ where: { id: auth.apiKeyId }, select: { revokedAt: true } });
+    if (!key || key.revokedAt) {
+      await db.socketConnection.deleteMany({ where: { connectionId } });
+      throw new UnauthorizedError('API key revoked');
+    }
     logger.info('socket.connected', { connectionId, clinicId: auth.clinicId });
     return { statusCode: 200 };
   } catch (err) {

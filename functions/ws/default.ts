@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { validate } from '../../lib/validation/validate';
-import { NotFoundError, UnauthorizedError, ValidationError } from '../../lib/errors/app-error';
+import { NotFoundError, ValidationError } from '../../lib/errors/app-error';
 import { getDb } from '../../lib/db/client';
+import { deliverBacklog } from '../../lib/notifications/in-app';
 import { socketPing } from '../../lib/realtime/ping';
-import { socketHandler } from '../../lib/realtime/socket-handler';
+import { followedBy, socketHandler } from '../../lib/realtime/socket-handler';
 
 const messageSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('ping') }),
@@ -11,7 +12,7 @@ const messageSchema = z.discriminatedUnion('action', [
 ]);
 
 /** `$default`: every WebSocket message. Replies are pushed back through the Management API. */
-export const handler = socketHandler(async (event, { invocation }) => {
+export const handler = socketHandler(async (event, { invocation }, connection) => {
   let input: unknown;
   try {
     input = JSON.parse(event.body ?? '');
@@ -25,9 +26,6 @@ export const handler = socketHandler(async (event, { invocation }) => {
     case 'subscribe': {
       // Scope: the whole clinic, or one of the clinic's professionals (another clinic's is not found).
       const db = await getDb();
-      const { connectionId } = event.requestContext;
-      const connection = await db.socketConnection.findUnique({ where: { connectionId }, select: { clinicId: true } });
-      if (!connection) throw new UnauthorizedError('Connection not authenticated');
       let scope = 'clinic';
       if (message.professionalId) {
         const professional = await db.professional.findFirst({
@@ -37,8 +35,9 @@ export const handler = socketHandler(async (event, { invocation }) => {
         if (!professional) throw new NotFoundError('Professional not found');
         scope = professional.id;
       }
-      await db.socketConnection.update({ where: { connectionId }, data: { scope } });
-      return { type: 'subscribed', scope };
+      await db.socketConnection.update({ where: { connectionId: connection.connectionId }, data: { scope } });
+      // After the reply: the notices made while nobody in this scope listened.
+      return followedBy({ type: 'subscribed', scope }, () => deliverBacklog({ ...connection, scope }));
     }
   }
 });

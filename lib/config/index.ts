@@ -80,6 +80,8 @@ export interface Config {
     renewalScanTz: string;
     /** How often open appointments past their end are swept to no-show (clinics that turned it on). */
     noShowSweepEveryMs: number;
+    /** How often socket rows API Gateway has certainly closed (age, idleness, revoked key) are swept. */
+    socketSweepEveryMs: number;
   };
   /**
    * The no-show sweep leaves appointments that ended longer ago than this alone, so turning the
@@ -164,6 +166,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       renewalScanPattern: e.RENEWAL_SCAN_PATTERN,
       renewalScanTz: e.RENEWAL_SCAN_TZ,
       noShowSweepEveryMs: e.NO_SHOW_SWEEP_EVERY_MS,
+      socketSweepEveryMs: e.SOCKET_SWEEP_EVERY_MS,
     },
     noShowLookbackHours: e.NO_SHOW_LOOKBACK_HOURS,
     controlExpiringDays: e.CONTROL_EXPIRING_DAYS,

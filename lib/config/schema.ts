@@ -75,6 +75,8 @@ export const envSchema = z.object({
   // Automatic no-show (clinics.auto_no_show_after_minutes): sweep interval, and how far back it looks.
   NO_SHOW_SWEEP_EVERY_MS: int(10_000, 86_400_000).default(300_000),
   NO_SHOW_LOOKBACK_HOURS: int(1, 2_160).default(168),
+  // WebSocket connection rows past API Gateway's limits are swept this often (job sockets.sweep).
+  SOCKET_SWEEP_EVERY_MS: int(1_000, 86_400_000).default(3_600_000),
   // Renewal scan (job renewals.scan): a cron pattern (5 or 6 fields) read in RENEWAL_SCAN_TZ.
   RENEWAL_SCAN_PATTERN: z.string().regex(/^\S+(\s+\S+){4,5}$/, 'expected a cron pattern of 5 or 6 fields').default('15 3 * * *'),
   RENEWAL_SCAN_TZ: z.string().refine((tz) => IANAZone.isValidZone(tz), 'expected an IANA time zone').default('America/Sao_Paulo'),

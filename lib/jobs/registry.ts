@@ -2,6 +2,8 @@ import { UnrecoverableError } from 'bullmq';
 import { processCanary } from '../canary/processor';
 import { scanExpiringControls } from '../controls/expiry';
 import { sweepNoShows } from '../appointments/no-show';
+import { closeKeySockets } from '../realtime/key-sockets';
+import { sweepSockets } from '../realtime/sweep';
 import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
 import { processReminder } from '../reminders/processor';
 import { processNotificationSend } from '../notifications/notifications';
@@ -40,6 +42,8 @@ const processors: Registry = {
     'controls.expiry_scan': () => scanExpiringControls(),
     'appointment.reminder': processReminder,
     'appointments.no_show_sweep': () => sweepNoShows(),
+    'sockets.sweep': () => sweepSockets(),
+    'sockets.close_for_key': closeKeySockets,
   },
   webhook: { 'system.canary': processCanary, 'webhook.deliver': processWebhookDelivery },
   notification: { 'system.canary': processCanary, 'notification.send': processNotificationSend },

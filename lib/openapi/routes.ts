@@ -35,7 +35,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'patch', path: '/v1/clinic', summary: 'Change the clinic\'s settings (name, reminder offsets, automatic no-show)', tag: 'clinics', auth: 'apiKey', body: updateClinicSchema, responses: { 200: ok('The clinic', anyObject) } },
   { method: 'get', path: '/v1/api-keys', summary: 'The clinic\'s API keys, without secrets', tag: 'clinics', auth: 'apiKey', responses: { 200: ok('Keys', anyObject) } },
   { method: 'post', path: '/v1/api-keys', summary: 'Issue another API key (its secret is shown once)', tag: 'clinics', auth: 'apiKey', body: createApiKeySchema, idempotent: true, responses: { 201: ok('Issued', anyObject) } },
-  { method: 'delete', path: '/v1/api-keys/{id}', summary: 'Revoke an API key at once', tag: 'clinics', auth: 'apiKey', responses: { 204: ok('Revoked'), 404: ok('Not this clinic\'s key') } },
+  { method: 'delete', path: '/v1/api-keys/{id}', summary: 'Revoke an API key at once (the WebSocket connections it opened are closed too)', tag: 'clinics', auth: 'apiKey', responses: { 204: ok('Revoked'), 404: ok('Not this clinic\'s key') } },
 
   { method: 'post', path: '/v1/professionals', summary: 'Add a professional', tag: 'professionals', auth: 'apiKey', body: createProfessionalBody, idempotent: true, responses: { 201: ok('Created', anyObject) } },
   { method: 'get', path: '/v1/professionals', summary: 'List professionals (cursor pagination)', tag: 'professionals', auth: 'apiKey', query: listProfessionalsQuery, responses: { 200: ok('A page: data and nextCursor', anyObject) } },

@@ -20,6 +20,10 @@ export interface JobPayloads {
     'appointment.reminder': { appointmentId: string; offsetMinutes: number; startsAt: string };
     /** Periodic sweep marking appointments left open past their end no-show (lib/appointments/no-show.ts). */
     'appointments.no_show_sweep': Record<string, never>;
+    /** Periodic sweep of socket rows API Gateway has closed or whose key was revoked (lib/realtime/sweep.ts). */
+    'sockets.sweep': Record<string, never>;
+    /** Closes the sockets a revoked API key opened (lib/realtime/key-sockets.ts); the job id names the key. */
+    'sockets.close_for_key': { apiKeyId: string };
   };
   webhook: {
     'system.canary': { canaryId: string };

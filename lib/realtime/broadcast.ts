@@ -1,31 +1,31 @@
 import { getDb } from '../db/client';
+import { deliverAppointmentNotices } from '../notifications/in-app';
 import { logger } from '../observability/logger';
+import { forgetConnections, subscribersOf } from './connections';
 import { pushToConnection } from './push';
 
 /**
  * Pushes one message to every subscribed connection of a clinic whose scope is the whole clinic or
- * the given professional. A connection that is gone (410) is deleted; any other push failure is
- * logged and skipped. Returns how many connections received the message.
+ * the given professional (sockets of revoked keys excluded). A connection that is gone (410) is
+ * deleted; any other push failure is logged and skipped. Returns how many connections received it.
  */
 export async function broadcastToClinic(clinicId: string, professionalId: string | null, message: unknown): Promise<number> {
   const db = await getDb();
-  const scopes = professionalId ? ['clinic', professionalId] : ['clinic'];
-  const connections = await db.socketConnection.findMany({
-    where: { clinicId, scope: { in: scopes } },
-    select: { connectionId: true, endpoint: true },
-  });
+  const connections = await subscribersOf(db, clinicId, professionalId);
   let delivered = 0;
+  const gone: string[] = [];
   for (const c of connections) {
     try {
       if (await pushToConnection(c.endpoint, c.connectionId, message)) delivered++;
       else {
-        await db.socketConnection.deleteMany({ where: { connectionId: c.connectionId } });
+        gone.push(c.connectionId);
         logger.info('socket.connection_gone', { connectionId: c.connectionId });
       }
     } catch (err) {
       logger.warn('socket.push_failed', { connectionId: c.connectionId, error: (err as Error).message });
     }
   }
+  await forgetConnections(gone);
   return delivered;
 }
 
@@ -52,29 +52,11 @@ export async function broadcastDomainEvent(event: { clinicId: string; type: stri
 }
 
 /**
- * Delivers pending in-app notices of an appointment (or of the clinic) to the clinic's subscribed
- * sockets as `{type: 'notification', kind, appointmentId}`; a notice is marked `sent` once at least
- * one socket received it, and stays `pending` when none did.
+ * Delivers an appointment's pending in-app notices to the clinic's subscribed sockets as
+ * `{type: 'notification', notificationId, kind, appointmentId, controlId}` (lib/notifications/in-app.ts).
+ * Notices made while nobody listened also reach the next socket that subscribes. Returns how many
+ * notices were sent.
  */
-export async function deliverInAppNotifications(clinicId: string, appointmentId: string | null): Promise<number> {
-  const db = await getDb();
-  const pending = await db.notification.findMany({
-    where: { clinicId, channel: 'in_app', status: 'pending', ...(appointmentId && { appointmentId }) },
-    select: { id: true, kind: true, appointmentId: true, appointment: { select: { professionalId: true } } },
-    orderBy: { createdAt: 'asc' },
-    take: 100,
-  });
-  let sent = 0;
-  for (const n of pending) {
-    const delivered = await broadcastToClinic(clinicId, n.appointment?.professionalId ?? null, {
-      type: 'notification',
-      kind: n.kind,
-      appointmentId: n.appointmentId,
-    });
-    if (delivered > 0) {
-      await db.notification.updateMany({ where: { id: n.id, status: 'pending' }, data: { status: 'sent', sentAt: new Date() } });
-      sent++;
-    }
-  }
-  return sent;
+export async function deliverInAppNotifications(clinicId: string, appointmentId: string): Promise<number> {
+  return (await deliverAppointmentNotices(clinicId, appointmentId)).sent;
 }

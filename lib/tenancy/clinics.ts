@@ -1,5 +1,6 @@
 import { getDb } from '../db/client';
 import { NotFoundError } from '../errors/app-error';
+import { requestKeySocketsClose } from '../realtime/key-sockets';
 import { createApiKey } from './api-keys';
 import type { UpdateClinicInput } from './schemas';
 
@@ -51,8 +52,15 @@ export async function issueApiKey(clinicId: string, name: string) {
   return createApiKey(await getDb(), clinicId, name);
 }
 
-/** Revokes one of the clinic's keys; another clinic's key id is "not found". */
-export async function revokeApiKey(clinicId: string, keyId: string) {
+/**
+ * Revokes one of the clinic's keys (another clinic's key id is "not found"; revoking twice is
+ * fine). It takes effect at once everywhere, sockets included: `$connect` and every socket message
+ * check the key, and pushes skip its sockets. Closing those sockets is queued for the worker
+ * (`sockets.close_for_key`) rather than done here, so the request stays fast and a failed close is
+ * retried; if even the enqueue fails (Redis down) the revoke still succeeds and the socket sweep
+ * closes them.
+ */
+export async function revokeApiKey(clinicId: string, keyId: string): Promise<void> {
   const db = await getDb();
   const { count } = await db.apiKey.updateMany({
     where: { id: keyId, clinicId, revokedAt: null },
@@ -62,4 +70,5 @@ export async function revokeApiKey(clinicId: string, keyId: string) {
     const exists = await db.apiKey.count({ where: { id: keyId, clinicId } });
     if (!exists) throw new NotFoundError('API key not found');
   }
+  await requestKeySocketsClose(keyId);
 }

@@ -148,7 +148,7 @@ it('Redis down during a booking: the booking succeeds, the event waits; after Re
   expect(await q.getJob(`reminder:${appt.id}:1440`)).toBeDefined();
 });
 
-it('the worker schedules the relay, the expiry scan and the no-show sweep with upsertJobScheduler (one each, however many upserts)', async () => {
+it('the worker schedules the relay, the expiry scan, the no-show sweep and the socket sweep with upsertJobScheduler (one each, however many upserts)', async () => {
   await proxy.up();
   await c.schedulers.startSchedulers();
   await c.schedulers.startSchedulers();
@@ -157,7 +157,8 @@ it('the worker schedules the relay, the expiry scan and the no-show sweep with u
   expect(scheduler).toMatchObject({ name: 'outbox.relay', every: 10_000 });
   expect(await q.getJobScheduler('controls-expiry-scan')).toMatchObject({ name: 'controls.expiry_scan', every: 3_600_000 });
   expect(await q.getJobScheduler('appointments-no-show-sweep')).toMatchObject({ name: 'appointments.no_show_sweep', every: 300_000 });
-  expect(await q.getJobSchedulersCount()).toBe(3);
+  expect(await q.getJobScheduler('sockets-sweep')).toMatchObject({ name: 'sockets.sweep', every: 3_600_000 });
+  expect(await q.getJobSchedulersCount()).toBe(4);
   const relay = await c.processors.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
   expect(relay).toEqual({ found: expect.any(Number), published: expect.any(Number) });
 });

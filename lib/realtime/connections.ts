@@ -1,0 +1,91 @@
+import { getDb } from '../db/client';
+import { logger } from '../observability/logger';
+import type { Tx } from '../outbox/outbox';
+import { closeConnection } from './push';
+
+/** A socket's row as a message handler needs it. */
+export interface SocketConnectionInfo {
+  connectionId: string;
+  clinicId: string;
+  /** null until `subscribe`; then `clinic` or a professional id. */
+  scope: string | null;
+  endpoint: string;
+  /** The key that opened it was revoked since: the socket must be refused and closed. */
+  keyRevoked: boolean;
+}
+
+/**
+ * Loads a socket's row and records the client's activity (`last_seen_at`, which the sweep compares
+ * with API Gateway's idle timeout) in one round trip. null: no such row (never connected, closed,
+ * or swept).
+ */
+export async function touchConnection(connectionId: string): Promise<SocketConnectionInfo | null> {
+  const db = await getDb();
+  const rows = await db.$queryRaw<SocketConnectionInfo[]>`
+    UPDATE socket_connections s SET last_seen_at = now()
+    FROM api_keys k
+    WHERE s.connection_id = ${connectionId} AND k.id = s.api_key_id
+    RETURNING s.connection_id AS "connectionId", s.clinic_id::text AS "clinicId", s.scope, s.endpoint,
+              (k.revoked_at IS NOT NULL) AS "keyRevoked"`;
+  return rows[0] ?? null;
+}
+
+export interface PushTarget {
+  connectionId: string;
+  endpoint: string;
+}
+
+/**
+ * The sockets that hear about a clinic's change: subscribed to the whole clinic or to the given
+ * professional, and opened by a key that is still valid (a revoked key's socket hears nothing, even
+ * before it is closed).
+ */
+export async function subscribersOf(db: Pick<Tx, 'socketConnection'>, clinicId: string, professionalId: string | null): Promise<PushTarget[]> {
+  const scopes = professionalId ? ['clinic', professionalId] : ['clinic'];
+  return db.socketConnection.findMany({
+    where: { clinicId, scope: { in: scopes }, apiKey: { revokedAt: null } },
+    select: { connectionId: true, endpoint: true },
+    orderBy: { connectedAt: 'asc' },
+  });
+}
+
+/** Deletes the rows of connections found gone (410) or closed. */
+export async function forgetConnections(connectionIds: string[]): Promise<void> {
+  if (connectionIds.length === 0) return;
+  const db = await getDb();
+  await db.socketConnection.deleteMany({ where: { connectionId: { in: connectionIds } } });
+}
+
+export interface CloseOutcome {
+  /** Closed by us (DeleteConnection answered 2xx). */
+  closed: number;
+  /** Already gone (410). */
+  gone: number;
+  /** DeleteConnection failed otherwise; these rows are kept, so a later pass tries again. */
+  failed: number;
+}
+
+/** Bound on one DeleteConnection, retries included. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Closes sockets through the Management API and deletes the rows of those now closed or already
+ * gone. A connection whose close failed keeps its row: refusing its messages (socket handler) and
+ * skipping it in pushes does not depend on the close, and the next pass retries it.
+ */
+export async function closeAndForget(targets: PushTarget[], reason: string): Promise<CloseOutcome> {
+  const outcome: CloseOutcome = { closed: 0, gone: 0, failed: 0 };
+  const done: string[] = [];
+  for (const t of targets) {
+    try {
+      if (await closeConnection(t.endpoint, t.connectionId, { timeoutMs: CLOSE_TIMEOUT_MS })) outcome.closed++;
+      else outcome.gone++;
+      done.push(t.connectionId);
+    } catch (err) {
+      outcome.failed++;
+      logger.warn('socket.close_failed', { connectionId: t.connectionId, reason, error: (err as Error).message });
+    }
+  }
+  await forgetConnections(done);
+  return outcome;
+}

@@ -1,0 +1,234 @@
+/**
+ * One booking, three outputs (issue #4), through the real processes: `serverless offline` takes
+ * POST /v1/appointments over HTTP, the worker (inline mode, the default) consumes the domain event,
+ * and in the same run the test sees
+ *  (a) a Standard Webhooks-signed `appointment.created` delivery on a local HTTP receiver,
+ *  (b) the pt-BR confirmation e-mail on a real SMTP server, with the time in the clinic's zone,
+ *  (c) the `appointment.created` push on a subscribed WebSocket client,
+ * and both outcomes recorded: the delivery as delivered (API) and the e-mail notice as sent (DB).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { DateTime } from 'luxon';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { Client } from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { Webhook } from 'standardwebhooks';
+import WebSocket from 'ws';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
+
+const ADMIN_SECRET = `outputs-admin-${randomUUID()}`;
+// Not the product's default zone (São Paulo, UTC-3): Manaus is UTC-4 all year, so an e-mail
+// formatted in the wrong zone shows another hour.
+const ZONE = 'America/Manaus';
+
+const hooks: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+const inbox: { rcpt: string; mail: ParsedMail }[] = [];
+let receiver: http.Server;
+let hookBase: string;
+let smtp: SMTPServer;
+let smtpPort: number;
+let pg: Client;
+let offline: Offline | undefined;
+let worker: Worker | undefined;
+let socket: WebSocket | undefined;
+
+beforeAll(async () => {
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      hooks.push({ headers: req.headers, body });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
+  hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          for (const r of session.envelope.rcptTo) inbox.push({ rcpt: r.address, mail });
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
+  smtpPort = (smtp.server.address() as AddressInfo).port;
+
+  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  await pg.connect();
+
+  // Registration (offline) and delivery (worker) both check the receiver's loopback address.
+  offline = await startOffline({ ADMIN_SECRET, WEBHOOKS_ALLOW_LOOPBACK: 'true' });
+  worker = await startWorker({
+    WEBHOOKS_ALLOW_LOOPBACK: 'true',
+    SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    SMTP_FROM: 'Agenda Test <agenda@test.local>',
+    WEBSOCKET_ENDPOINT: offline.websocketUrl.replace(/^ws/, 'http'),
+  });
+}, 200_000);
+
+afterAll(async () => {
+  socket?.terminate();
+  await worker?.stop('SIGTERM').catch(() => undefined);
+  await offline?.stop('SIGINT').catch(() => undefined);
+  receiver?.closeAllConnections();
+  await new Promise((ok) => (receiver ? receiver.close(ok) : ok(undefined)));
+  await new Promise<void>((ok) => (smtp ? smtp.close(() => ok()) : ok()));
+  await pg?.end().catch(() => undefined);
+  await dropQueueKeys();
+}, 90_000);
+
+/** The reminders this booking scheduled days ahead would otherwise stay in Redis under this file's prefix. */
+async function dropQueueKeys() {
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${process.env.QUEUE_PREFIX}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Best effort: the prefix is unique to this file's run.
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'accept-language': 'en' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${offline!.httpUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * Polls `read` until `ok` holds; on timeout fails with what was last seen and the processes' recent
+ * output. The deadline is generous: offline and the worker share two cores with other suites.
+ */
+async function until<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${what}: not seen within ${timeoutMs} ms; last: ${JSON.stringify(v)?.slice(0, 500)}\n` +
+          `--- worker ---\n${worker?.output().slice(-2000)}\n--- offline ---\n${offline?.output().slice(-2000)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Connects with the clinic's key in the Authorization header and subscribes to the whole clinic. */
+async function subscribedSocket(key: string, messages: any[]): Promise<WebSocket> {
+  const ws = new WebSocket(offline!.websocketUrl, { headers: { authorization: `Bearer ${key}` } });
+  ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve).once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket handshake refused with ${res.statusCode}\n${offline!.output().slice(-3000)}`)));
+  });
+  ws.send(JSON.stringify({ action: 'subscribe' }));
+  await until('subscription ack', () => messages, (m) => m.some((x) => x.type === 'subscribed'), 30_000);
+  expect(messages).toEqual([{ type: 'subscribed', scope: 'clinic' }]);
+  return ws;
+}
+
+it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebSocket push, each recorded', async () => {
+  // The clinic, its professional (working 08:00-20:00 local) and a patient, all over HTTP.
+  const clinic = await call('POST', '/admin/clinics', ADMIN_SECRET, { name: `Clínica Saídas ${randomUUID().slice(0, 6)}`, timeZone: ZONE });
+  expect(clinic.status).toBe(201);
+  const key: string = clinic.body.apiKey.key;
+  const clinicName: string = clinic.body.clinic.name;
+  const pro = await call('POST', '/v1/professionals', key, { name: 'Dra. Ana Souza', specialty: 'cardiology', defaultDurationMinutes: 30 });
+  expect(pro.status).toBe(201);
+  const hours = [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ weekday, start: '08:00', end: '20:00' }));
+  expect((await call('PUT', `/v1/professionals/${pro.body.id}/working-hours`, key, hours)).status).toBe(200);
+  const email = `paciente-${randomUUID().slice(0, 8)}@example.com`;
+  const patient = await call('POST', '/v1/patients', key, { name: 'João Pereira', email });
+  expect(patient.status).toBe(201);
+  // No locale given: the patient's stored default decides the e-mail's language.
+  expect(patient.body.locale).toBe('pt-BR');
+
+  const hook = await call('POST', '/v1/webhooks', key, { url: `${hookBase}/agenda`, eventTypes: ['appointment.created'] });
+  expect(hook.status).toBe(201);
+  const secret: string = hook.body.secret;
+
+  const pushes: any[] = [];
+  socket = await subscribedSocket(key, pushes);
+
+  const startsAt = DateTime.now().setZone(ZONE).plus({ days: 3 }).set({ hour: 14, minute: 30, second: 0, millisecond: 0 });
+  const booked = await call('POST', '/v1/appointments', key, { professionalId: pro.body.id, patientId: patient.body.id, startsAt: startsAt.toISO() });
+  expect(booked).toMatchObject({ status: 201, body: { status: 'scheduled' } });
+  const apptId: string = booked.body.id;
+  const startsAtUtc = startsAt.toUTC().toISO()!;
+
+  // (a) The webhook: signed with the endpoint's secret, the created event for this appointment.
+  const [req] = await until('webhook request', () => hooks, (h) => h.length > 0);
+  const verified = new Webhook(secret).verify(req!.body, req!.headers as Record<string, string>);
+  expect(verified).toMatchObject({ type: 'appointment.created', data: { id: apptId, appointmentId: apptId, startsAt: startsAtUtc, status: 'scheduled' } });
+  // The signature binds body and secret: a changed body or another secret does not verify.
+  expect(() => new Webhook(secret).verify(req!.body.replace(apptId, randomUUID()), req!.headers as Record<string, string>)).toThrow();
+  expect(() => new Webhook(`whsec_${randomBytes(24).toString('base64')}`).verify(req!.body, req!.headers as Record<string, string>)).toThrow();
+
+  // (b) The e-mail: to the patient, in pt-BR, 14:30 in Manaus (18:30 UTC, 15:30 in São Paulo).
+  const [mail] = await until('confirmation e-mail', () => inbox.filter((m) => m.rcpt === email), (m) => m.length > 0);
+  const when = startsAt.setLocale('pt-BR').toFormat("cccc, d 'de' LLLL 'de' yyyy 'às' HH:mm");
+  expect(when).toContain('às 14:30');
+  expect(mail!.mail.to).toMatchObject({ text: expect.stringContaining(email) });
+  expect(mail!.mail.subject).toBe(`Consulta agendada: ${when}`);
+  expect(mail!.mail.text).toContain('Olá, João Pereira.');
+  expect(mail!.mail.text).toContain(`Sua consulta com Dra. Ana Souza na ${clinicName} está agendada para ${when}.`);
+
+  // (c) The push on the subscribed socket: the event of this appointment, no patient data.
+  const push = await until('WebSocket push', () => pushes.find((m) => m.type === 'appointment.created'), (m) => m !== undefined);
+  expect(push).toEqual({ type: 'appointment.created', appointmentId: apptId, professionalId: pro.body.id, startsAt: startsAtUtc, status: 'scheduled' });
+  expect(JSON.stringify(pushes)).not.toContain('João');
+
+  // Recorded: the delivery as delivered (the receiver answered before the worker wrote the outcome, hence the poll).
+  const deliveries = await until(
+    'delivery recorded delivered',
+    async () => (await call('GET', `/v1/webhooks/${hook.body.id}/deliveries`, key)).body,
+    (b) => b?.data?.[0]?.status === 'delivered',
+  );
+  expect(deliveries.data).toHaveLength(1);
+  expect(deliveries.data[0]).toMatchObject({ id: req!.headers['webhook-id'], eventType: 'appointment.created', status: 'delivered', attempts: 1, lastStatusCode: 200 });
+  expect(deliveries.data[0].attemptLog).toEqual([expect.objectContaining({ attemptNo: 1, statusCode: 200 })]);
+
+  // Recorded: the e-mail notice as sent.
+  const notice = await until(
+    'e-mail notice recorded sent',
+    async () =>
+      (
+        await pg.query<{ kind: string; status: string; attempts: number; sent_at: Date | null }>(
+          "SELECT kind, status, attempts, sent_at FROM notifications WHERE appointment_id = $1 AND channel = 'email'",
+          [apptId],
+        )
+      ).rows,
+    (rows) => rows.length === 1 && rows[0]!.status === 'sent',
+  );
+  expect(notice[0]).toMatchObject({ kind: 'confirmation', status: 'sent', attempts: 1, sent_at: expect.any(Date) });
+
+  // One of each, and both sends ran in the worker itself (inline), not in a job Lambda.
+  expect(hooks).toHaveLength(1);
+  expect(inbox.filter((m) => m.rcpt === email)).toHaveLength(1);
+  expect(pushes.filter((m) => m.type === 'appointment.created')).toHaveLength(1);
+  for (const name of ['webhook.deliver', 'notification.send']) {
+    expect(worker!.output()).toMatch(new RegExp(`"job\\.completed"[^\\n]*"name":"${name.replace('.', '\\.')}"[^\\n]*"mode":"inline"`));
+  }
+  expect(worker!.output()).toContain('webhook.delivered');
+  expect(offline!.output()).not.toContain('webhook.delivered');
+}, 240_000);

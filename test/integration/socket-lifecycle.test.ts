@@ -1,0 +1,160 @@
+/**
+ * Socket rows do not outlive their sockets (issue #4, live updates): revoking an API key queues the
+ * close of the sockets it opened, and the close job closes them through the Management API
+ * (DeleteConnection) and deletes their rows, retrying what failed; the periodic sweep forgets rows
+ * past API Gateway's 2-hour maximum, closes those idle past its 10-minute timeout (margins: 5 min)
+ * and those of revoked keys. The Management API is a local stand-in (AWS is the one thing faked).
+ */
+import { randomUUID } from 'node:crypto';
+import { newClinic } from '../support/clinic';
+import { invoke } from '../support/invoke';
+import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
+
+type Lib = {
+  sweep: typeof import('../../lib/realtime/sweep');
+  keySockets: typeof import('../../lib/realtime/key-sockets');
+  apiKeys: typeof import('../../lib/tenancy/api-keys');
+  clinics: typeof import('../../lib/tenancy/clinics');
+  http: typeof import('../../functions/http/api-keys');
+  queues: typeof import('../../lib/queues/queues');
+  db: typeof import('../../lib/db/client');
+  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
+};
+let lib: Lib;
+let api: FakeManagementApi;
+
+beforeAll(async () => {
+  api = await startFakeManagementApi();
+  jest.resetModules();
+  lib = {
+    sweep: await import('../../lib/realtime/sweep'),
+    keySockets: await import('../../lib/realtime/key-sockets'),
+    apiKeys: await import('../../lib/tenancy/api-keys'),
+    clinics: await import('../../lib/tenancy/clinics'),
+    http: await import('../../functions/http/api-keys'),
+    queues: await import('../../lib/queues/queues'),
+    db: await import('../../lib/db/client'),
+    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
+  };
+});
+
+afterAll(async () => {
+  await (await lib.queues.getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
+  await lib.closeAll();
+  await api.close();
+});
+
+beforeEach(() => {
+  api.calls.length = 0;
+  api.gone.clear();
+  api.failing.clear();
+});
+
+const MIN = 60_000;
+const closesOf = () => api.calls.filter((c) => c.method === 'DELETE').map((c) => c.connectionId);
+
+async function setup() {
+  const clinic = await newClinic();
+  const db = await lib.db.getDb();
+  const key = await db.apiKey.findFirstOrThrow({ where: { clinicId: clinic.clinicId } });
+  /** A socket row as $connect leaves it, opened `ageMs` ago and last heard from `idleMs` ago. */
+  const socket = async (name: string, ageMs: number, idleMs: number, apiKeyId = key.id) => {
+    const connectionId = `${name}-${randomUUID().slice(0, 8)}=`;
+    const now = Date.now();
+    await db.socketConnection.create({
+      data: {
+        connectionId,
+        clinicId: clinic.clinicId,
+        apiKeyId,
+        endpoint: api.endpoint,
+        scope: 'clinic',
+        connectedAt: new Date(now - ageMs),
+        lastSeenAt: new Date(now - idleMs),
+      },
+    });
+    return connectionId;
+  };
+  const rowsLeft = async () => (await db.socketConnection.findMany({ where: { clinicId: clinic.clinicId }, select: { connectionId: true } })).map((r) => r.connectionId).sort();
+  return { ...clinic, db, key, socket, rowsLeft };
+}
+
+describe('the socket sweep', () => {
+  it('forgets rows past 2 h + margin, closes rows idle past 10 min + margin and revoked keys, keeps the rest', async () => {
+    const s = await setup();
+    const { MAX_CONNECTION_MS: max, IDLE_TIMEOUT_MS: idle, SWEEP_MARGIN_MS: margin } = lib.sweep;
+    const tooOld = await s.socket('too-old', max + margin + MIN, MIN);
+    const oldButInMargin = await s.socket('old-in-margin', max + margin - MIN, MIN);
+    const idleGone = await s.socket('idle', 30 * MIN, idle + margin + MIN);
+    const idleInMargin = await s.socket('idle-in-margin', 30 * MIN, idle + margin - MIN);
+    const idleAlive = await s.socket('idle-alive', 30 * MIN, idle + margin + MIN);
+    const idleStuck = await s.socket('idle-stuck', 30 * MIN, idle + margin + MIN);
+    const fresh = await s.socket('fresh', MIN, 0);
+    const revokedKey = await s.db.apiKey.create({
+      data: { clinicId: s.clinicId, name: 'old', prefix: randomUUID().slice(0, 12), keyHash: '0'.repeat(64), revokedAt: new Date() },
+    });
+    const ofRevoked = await s.socket('revoked', MIN, 0, revokedKey.id);
+    api.gone.add(idleGone); // API Gateway closed it already
+    api.failing.add(idleStuck); // the Management API fails for this one: kept for the next pass
+
+    const outcome = await lib.sweep.sweepSockets();
+    expect(outcome.expired).toBeGreaterThanOrEqual(1);
+    expect(outcome.closed.failed).toBeGreaterThanOrEqual(1);
+    const closed = closesOf();
+    for (const id of [idleGone, idleAlive, idleStuck, ofRevoked]) expect(closed).toContain(id);
+    for (const id of [tooOld, oldButInMargin, idleInMargin, fresh]) expect(closed).not.toContain(id);
+    expect(await s.rowsLeft()).toEqual([oldButInMargin, idleInMargin, idleStuck, fresh].sort());
+
+    // Next pass: the stuck one closes now.
+    api.failing.clear();
+    await lib.sweep.sweepSockets();
+    expect(await s.rowsLeft()).toEqual([oldButInMargin, idleInMargin, fresh].sort());
+  });
+});
+
+describe('revoking an API key', () => {
+  it("queues the close of the key's sockets; the job closes them and deletes their rows, and only theirs", async () => {
+    const s = await setup();
+    const second = await lib.apiKeys.createApiKey(s.db, s.clinicId, 'front desk');
+    const [a, b] = [await s.socket('a', MIN, 0, second.id), await s.socket('b', MIN, 0, second.id)];
+    const other = await s.socket('other', MIN, 0);
+
+    const res = await invoke(lib.http.revoke, {
+      method: 'DELETE',
+      path: `/v1/api-keys/${second.id}`,
+      pathParameters: { id: second.id },
+      headers: { authorization: `Bearer ${await newKeyOf(s.clinicId)}` },
+    });
+    expect(res.status).toBe(204);
+    expect((await s.db.apiKey.findUniqueOrThrow({ where: { id: second.id } })).revokedAt).toBeInstanceOf(Date);
+    const job = await (await lib.queues.getAgendaQueue()).getJob(lib.keySockets.closeKeySocketsJobId(second.id));
+    expect(job).toMatchObject({ name: 'sockets.close_for_key', data: { apiKeyId: second.id } });
+    expect(closesOf()).toEqual([]); // the request itself closes nothing
+
+    api.failing.add(b);
+    const run = () => lib.keySockets.closeKeySockets({ queue: 'agenda', name: 'sockets.close_for_key', id: job!.id!, data: { apiKeyId: second.id }, attemptsMade: 0, mode: 'inline' });
+    await expect(run()).rejects.toThrow(/1 of 2 sockets/); // BullMQ retries it
+    expect(await s.rowsLeft()).toEqual([b, other].sort());
+    api.failing.clear();
+    await expect(run()).resolves.toMatchObject({ closed: 1, failed: 0 });
+    expect(await s.rowsLeft()).toEqual([other]);
+    expect(closesOf()).not.toContain(other);
+    expect(closesOf()).toContain(a);
+  });
+
+  it("closes nothing for a key that is not revoked, and another clinic's key is not found", async () => {
+    const s = await setup();
+    const kept = await s.socket('kept', MIN, 0);
+    await expect(
+      lib.keySockets.closeKeySockets({ queue: 'agenda', name: 'sockets.close_for_key', id: 'x', data: { apiKeyId: s.key.id }, attemptsMade: 0, mode: 'inline' }),
+    ).resolves.toMatchObject({ closed: 0 });
+    expect(await s.rowsLeft()).toEqual([kept]);
+    const foreign = await setup();
+    await expect(lib.clinics.revokeApiKey(s.clinicId, foreign.key.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await (await lib.queues.getAgendaQueue()).getJob(lib.keySockets.closeKeySocketsJobId(foreign.key.id))).toBeUndefined();
+  });
+});
+
+/** A fresh key of the clinic to call the API with (the key being revoked must not be the caller's). */
+async function newKeyOf(clinicId: string): Promise<string> {
+  return (await lib.apiKeys.createApiKey(await lib.db.getDb(), clinicId, 'caller')).key;
+}
