@@ -16,6 +16,10 @@ process.env.AGENDA_PROFILE ??= 'api';
 // clinicHandler; the limiter still runs (one Redis consume per request, as in production) but never
 // answers 429. 1,000,000 is the highest value the config schema accepts.
 process.env.RATE_LIMIT_POINTS ??= '1000000';
+// The queue entries obliterate their queues and run the worker's consumers on them: never the
+// product's (bench/support/bench-env.ts checks). Loopback is only for the bench's own webhook receiver.
+process.env.QUEUE_PREFIX ??= 'agenda-bench';
+process.env.WEBHOOKS_ALLOW_LOOPBACK ??= 'true';
 
 const RESULTS_DIR = path.join(__dirname, 'results');
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');

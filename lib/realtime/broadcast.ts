@@ -31,9 +31,21 @@ export async function broadcastToClinic(clinicId: string, professionalId: string
 
 /**
  * The realtime side of a domain event: for appointment events, `appointment.<event>` (ids, time and
- * status; no patient data) and `slots.changed` to the clinic's and the professional's subscribers.
+ * status; no patient data) and `slots.changed` to the clinic's and the professional's subscribers;
+ * a disabled webhook endpoint to the clinic-wide subscribers (the clinic's staff), who may have no
+ * other endpoint to hear it on.
  */
-export async function broadcastDomainEvent(event: { clinicId: string; type: string; aggregateId: string }): Promise<void> {
+export async function broadcastDomainEvent(event: {
+  clinicId: string;
+  type: string;
+  aggregateId: string;
+  payload?: unknown;
+}): Promise<void> {
+  if (event.type === 'webhook.endpoint_disabled') {
+    const reason = (event.payload as { reason?: unknown } | undefined)?.reason ?? null;
+    await broadcastToClinic(event.clinicId, null, { type: event.type, endpointId: event.aggregateId, reason });
+    return;
+  }
   if (!event.type.startsWith('appointment.')) return;
   const db = await getDb();
   const appt = await db.appointment.findFirst({

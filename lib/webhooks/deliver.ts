@@ -6,7 +6,7 @@ import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
-import { publishEvents, recordEvent } from '../outbox/outbox';
+import { publishEvents, recordEvent, type NewDomainEvent } from '../outbox/outbox';
 import { getWebhookQueue } from '../queues/queues';
 import { checkLiteralHost, checkUrlSyntax, ForbiddenWebhookTargetError, guardedLookup, type Resolver } from './ssrf';
 
@@ -289,35 +289,36 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
     return { deliveryId, status, attemptNo };
   }
 
+  // Disabling an endpoint fails this delivery for good, and the clinic is told through a
+  // `webhook.endpoint_disabled` event (its other endpoints, its clinic-wide sockets, whatever else
+  // consumes the outbox), once however many deliveries fail at the same time.
+  const disable = async (disabledReason: string, payload: NewDomainEvent['payload']) => {
+    const eventId = await db.$transaction(async (tx) => {
+      await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status ?? null, nextAttemptAt: null } });
+      const { count } = await tx.webhookEndpoint.updateMany({
+        where: { id: endpoint.id, enabled: true },
+        data: { enabled: false, disabledReason, failureCount: { increment: 1 } },
+      });
+      if (count === 0) return undefined;
+      return recordEvent(tx, { clinicId: endpoint.clinicId, type: 'webhook.endpoint_disabled', aggregateId: endpoint.id, payload });
+    });
+    if (eventId) await publishEvents([eventId]);
+  };
+
   if (status === 410) {
-    await db.$transaction([
-      db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status, nextAttemptAt: null } }),
-      db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { enabled: false, disabledReason: 'receiver answered 410 Gone' } }),
-    ]);
+    await disable('receiver answered 410 Gone', { reason: 'gone' });
     logger.warn('webhook.endpoint_gone', log);
     throw new UnrecoverableError(`Receiver answered 410 Gone; endpoint ${endpoint.id} disabled`);
   }
 
-  // Failing continuously for the configured time: this failure disables the endpoint, and the
-  // clinic is told through a `webhook.endpoint_disabled` event (to its other endpoints, and to
-  // whatever else consumes the outbox).
+  // Failing continuously for the configured time: this failure disables the endpoint.
   const disableAfterMs = getConfig().webhooks.disableAfterHours * 3_600_000;
   if (endpoint.firstFailureAt !== null && Date.now() - endpoint.firstFailureAt.getTime() >= disableAfterMs) {
-    const eventId = await db.$transaction(async (tx) => {
-      await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status ?? null, nextAttemptAt: null } });
-      const { count } = await tx.webhookEndpoint.updateMany({
-        where: { id: endpoint.id, enabled: true }, // once, however many deliveries fail at the same time
-        data: { enabled: false, disabledReason: 'sustained_failures', failureCount: { increment: 1 } },
-      });
-      if (count === 0) return undefined;
-      return recordEvent(tx, {
-        clinicId: endpoint.clinicId,
-        type: 'webhook.endpoint_disabled',
-        aggregateId: endpoint.id,
-        payload: { reason: 'sustained_failures', firstFailureAt: endpoint.firstFailureAt!.toISOString(), failureCount: endpoint.failureCount + 1 },
-      });
+    await disable('sustained_failures', {
+      reason: 'sustained_failures',
+      firstFailureAt: endpoint.firstFailureAt.toISOString(),
+      failureCount: endpoint.failureCount + 1,
     });
-    if (eventId) await publishEvents([eventId]);
     logger.warn('webhook.endpoint_disabled', { ...log, reason: 'sustained_failures' });
     throw new UnrecoverableError(`Endpoint ${endpoint.id} failing since ${endpoint.firstFailureAt.toISOString()}; disabled`);
   }

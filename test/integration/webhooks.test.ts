@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { get, invoke, post } from '../support/invoke';
 import { newClinic } from '../support/clinic';
+import { startFakeManagementApi } from '../support/management-api';
 
 // Loopback receivers are allowed in this file only (the default is off); a short request timeout.
 process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
@@ -163,6 +164,33 @@ describe('webhook delivery', () => {
     expect(d.status).toBe('failed');
     expect(d.endpoint).toMatchObject({ id: endpoint.id, enabled: false });
     expect(d.endpoint.disabledReason).toMatch(/410/);
+  });
+
+  it('a disabled endpoint is told to the clinic: one event, pushed to its clinic-wide sockets', async () => {
+    const { clinic, deliveryId, endpoint } = await setup();
+    replies.push({ status: 410 });
+    await expect(run(deliveryId)).rejects.toThrow(/410/);
+    await expect(run(deliveryId, 1)).resolves.toMatchObject({ skipped: 'failed' }); // run again: nothing more
+    const d = await db();
+    const events = await d.outboxEvent.findMany({ where: { clinicId: clinic.clinicId, type: 'webhook.endpoint_disabled' } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ aggregateId: endpoint.id, payload: { reason: 'gone' } });
+
+    const api = await startFakeManagementApi();
+    try {
+      const key = await d.apiKey.findFirstOrThrow({ where: { clinicId: clinic.clinicId } });
+      const socket = (connectionId: string, scope: string) =>
+        d.socketConnection.create({ data: { connectionId, clinicId: clinic.clinicId, apiKeyId: key.id, endpoint: api.endpoint, scope } });
+      await socket('staff-desk', 'clinic');
+      await socket('one-agenda', '00000000-0000-4000-8000-00000000aaaa');
+      const { processDomainEvent } = require('../../lib/outbox/processors') as typeof import('../../lib/outbox/processors');
+      const eventId = events[0]!.id;
+      await processDomainEvent({ queue: 'agenda', name: 'domain.event', id: eventId, data: { eventId }, attemptsMade: 0, mode: 'inline' });
+      expect(api.posted('staff-desk')).toEqual([{ type: 'webhook.endpoint_disabled', endpointId: endpoint.id, reason: 'gone' }]);
+      expect(api.posted('one-agenda')).toEqual([]);
+    } finally {
+      await api.close();
+    }
   });
 
   it('a hanging receiver: the timeout is recorded and the attempt thrown for retry', async () => {
