@@ -12,13 +12,12 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { DateTime } from 'luxon';
-import { simpleParser, type ParsedMail } from 'mailparser';
 import { Client } from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 
 const ADMIN_SECRET = `outputs-admin-${randomUUID()}`;
 // Not the product's default zone (São Paulo, UTC-3): Manaus is UTC-4 all year, so an e-mail
@@ -26,11 +25,9 @@ const ADMIN_SECRET = `outputs-admin-${randomUUID()}`;
 const ZONE = 'America/Manaus';
 
 const hooks: { headers: http.IncomingHttpHeaders; body: string }[] = [];
-const inbox: { rcpt: string; mail: ParsedMail }[] = [];
 let receiver: http.Server;
 let hookBase: string;
-let smtp: SMTPServer;
-let smtpPort: number;
+let smtp: SmtpSink | undefined;
 let pg: Client;
 let offline: Offline | undefined;
 let worker: Worker | undefined;
@@ -48,21 +45,7 @@ beforeAll(async () => {
   await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
   hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          for (const r of session.envelope.rcptTo) inbox.push({ rcpt: r.address, mail });
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  await new Promise<void>((ok) => smtp.listen(0, '127.0.0.1', ok));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpSink();
 
   pg = new Client({ connectionString: TEST_DATABASE_URL });
   await pg.connect();
@@ -71,7 +54,7 @@ beforeAll(async () => {
   offline = await startOffline({ ADMIN_SECRET, WEBHOOKS_ALLOW_LOOPBACK: 'true' });
   worker = await startWorker({
     WEBHOOKS_ALLOW_LOOPBACK: 'true',
-    SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     SMTP_FROM: 'Agenda Test <agenda@test.local>',
     WEBSOCKET_ENDPOINT: offline.websocketUrl.replace(/^ws/, 'http'),
   });
@@ -83,7 +66,7 @@ afterAll(async () => {
   await offline?.stop('SIGINT').catch(() => undefined);
   receiver?.closeAllConnections();
   await new Promise((ok) => (receiver ? receiver.close(ok) : ok(undefined)));
-  await new Promise<void>((ok) => (smtp ? smtp.close(() => ok()) : ok()));
+  await smtp?.close();
   await pg?.end().catch(() => undefined);
   await dropQueueKeys();
 }, 90_000);
@@ -185,7 +168,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   expect(() => new Webhook(`whsec_${randomBytes(24).toString('base64')}`).verify(req!.body, req!.headers as Record<string, string>)).toThrow();
 
   // (b) The e-mail: to the patient, in pt-BR, 14:30 in Manaus (18:30 UTC, 15:30 in São Paulo).
-  const [mail] = await until('confirmation e-mail', () => inbox.filter((m) => m.rcpt === email), (m) => m.length > 0);
+  const [mail] = await until('confirmation e-mail', () => smtp!.inbox.filter((m) => m.to === email), (m) => m.length > 0);
   const when = startsAt.setLocale('pt-BR').toFormat("cccc, d 'de' LLLL 'de' yyyy 'às' HH:mm");
   expect(when).toContain('às 14:30');
   expect(mail!.mail.to).toMatchObject({ text: expect.stringContaining(email) });
@@ -224,7 +207,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
 
   // One of each, and both sends ran in the worker itself (inline), not in a job Lambda.
   expect(hooks).toHaveLength(1);
-  expect(inbox.filter((m) => m.rcpt === email)).toHaveLength(1);
+  expect(smtp!.inbox.filter((m) => m.to === email)).toHaveLength(1);
   expect(pushes.filter((m) => m.type === 'appointment.created')).toHaveLength(1);
   for (const name of ['webhook.deliver', 'notification.send']) {
     expect(worker!.output()).toMatch(new RegExp(`"job\\.completed"[^\\n]*"name":"${name.replace('.', '\\.')}"[^\\n]*"mode":"inline"`));

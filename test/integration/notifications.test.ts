@@ -4,15 +4,13 @@
  * through a real SMTP server (smtp-server, started here on a free 127.0.0.1 port, behind a TCP
  * proxy so the test can take it down), parsed with mailparser.
  */
-import { simpleParser, type ParsedMail } from 'mailparser';
 import { DateTime } from 'luxon';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newProfessional } from '../support/scheduling-fixtures';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 type Container = {
@@ -25,28 +23,13 @@ type Container = {
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
 };
 let c: Container;
-let smtp: SMTPServer;
+let smtp: SmtpSink;
 let proxy: TcpProxy;
 let pg: Client;
-const inbox: { to: string; mail: ParsedMail }[] = [];
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          for (const rcpt of session.envelope.rcptTo) inbox.push({ to: rcpt.address, mail });
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const { port } = smtp.server.address() as AddressInfo;
-  proxy = await startTcpProxy({ host: '127.0.0.1', port });
+  smtp = await startSmtpSink();
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: smtp.port });
   process.env.AGENDA_PROFILE = 'worker';
   process.env.SMTP_URL = `smtp://127.0.0.1:${proxy.port}`;
   process.env.SMTP_FROM = 'Agenda Test <agenda@test.local>';
@@ -71,7 +54,7 @@ afterAll(async () => {
   await c.closeAll();
   await pg.end();
   await proxy.close();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp.close();
 });
 
 const ZONE = 'America/Sao_Paulo';
@@ -86,7 +69,7 @@ async function setup(patient: { locale?: string; notifyEmail?: boolean; notifyIn
   return { scope: { clinicId: clinic.clinicId, timeZone: ZONE }, pro, patient: p, email, clinicName };
 }
 
-const mailTo = (email: string) => inbox.filter((m) => m.to === email);
+const mailTo = (email: string) => smtp.inbox.filter((m) => m.to === email);
 
 async function eventOf(aggregateId: string, type: string) {
   const { rows } = await pg.query<{ id: string }>('SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = $2', [aggregateId, type]);
