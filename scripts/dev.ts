@@ -112,6 +112,13 @@ async function main() {
     Admin secret    ${env.ADMIN_SECRET}
     Demo clinic     ${seeded.clinicId}
     Demo API key    ${seeded.apiKey}     (try: curl -H "authorization: Bearer <key>" http://localhost:${env.HTTP_PORT}/v1/clinic)
+    Professional    ${seeded.professionalId}   (Mon-Sat 08:00-12:00, 13:00-18:00)
+    Patient         ${seeded.patientId}   (joao@example.com)
+
+  Book the first free slot (the confirmation e-mail prints below as a [mail] line):
+    curl -H "authorization: Bearer ${seeded.apiKey}" "http://localhost:${env.HTTP_PORT}/v1/professionals/${seeded.professionalId}/slots?from=<YYYY-MM-DD>&to=<YYYY-MM-DD>"
+    curl -XPOST -H "authorization: Bearer ${seeded.apiKey}" -H 'content-type: application/json' http://localhost:${env.HTTP_PORT}/v1/appointments \\
+      -d '{"professionalId":"${seeded.professionalId}","patientId":"${seeded.patientId}","startsAt":"<start of a slot>"}'
 `);
 }
 
