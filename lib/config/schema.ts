@@ -56,7 +56,7 @@ export const envSchema = z.object({
     .default('INFO'),
 
   WORKER_CONCURRENCY_AGENDA: int(1, 200).default(5),
-  WORKER_CONCURRENCY_WEBHOOK: int(1, 200).default(10),
+  WORKER_CONCURRENCY_WEBHOOK: int(1, 200).default(8),
   WORKER_CONCURRENCY_NOTIFICATION: int(1, 200).default(5),
   WORKER_CONCURRENCY_RENOVACAO: int(1, 200).default(2),
   WORKER_MODE_AGENDA: execMode.default('inline'),

@@ -33,6 +33,12 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ DB_POOL_MIN: '3', DB_POOL_MAX: '2' })).toThrow(/DB_POOL_MIN/);
   });
 
+  it("keeps the worker's default concurrency within what its pool serves (worker/main.ts warns past 2 jobs per connection)", () => {
+    const { worker, db } = parseConfig({ AGENDA_PROFILE: 'worker' });
+    const slots = Object.values(worker.concurrency).reduce((n, c) => n + c, 0);
+    expect(slots).toBeLessThanOrEqual(db.poolMax * 2);
+  });
+
   it('derives the job function name from service and stage', () => {
     expect(parseConfig({ STAGE: 'prod' }).aws.jobFunctionName).toBe('agenda-prod-jobRunner');
   });
