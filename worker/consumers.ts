@@ -21,7 +21,8 @@ export function startConsumers(config: Config, redis: Redis): Worker[] {
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
-      // Custom backoff types (only `webhook` today: its schedule, jitter and Retry-After).
+      // Custom backoff types (only `webhook` today: its schedule, jitter and Retry-After). Passed as
+      // is: it reads the job (BullMQ's 4th argument) for the delivery id its jitter is drawn from.
       settings: { backoffStrategy: webhookBackoffStrategy },
     });
     worker.on('error', (err) => logger.error('worker.error', { queue, error: err.message }));

@@ -25,16 +25,18 @@ export async function startSchedulers(): Promise<void> {
   for (const s of schedulers) {
     await agenda.upsertJobScheduler(s.id, { every: s.everyMs }, { name: s.name, data: {}, opts: retention });
   }
-  // Renewal scan: once a day on a cron pattern, not `every`, so it runs at a fixed local hour
-  // (default 03:15 America/Sao_Paulo, where the clinics are: after midnight in every Brazilian zone,
-  // before opening hours) and a worker restart does not shift it. The scan itself compares local
-  // dates in each clinic's own zone. Configurable: RENEWAL_SCAN_PATTERN, RENEWAL_SCAN_TZ.
+  // Renewal scan: a pass every hour (cron, so a restart does not shift it; default :15 UTC), each
+  // for the clinics whose own local hour is RENEWAL_SCAN_LOCAL_HOUR (default 3: after midnight,
+  // before opening hours), so each clinic is scanned once a day in its 03:00 hour. Every local hour
+  // holds one pass whatever the zone's offset (03:45 at +05:30). The hour travels in the job, so the
+  // job Lambda scans the same clinics as the container would.
   const renovacao = await getRenovacaoQueue();
+  const renewalScan = { pattern: worker.renewalScanPattern, tz: 'UTC', localHour: worker.renewalScanLocalHour };
   await renovacao.upsertJobScheduler(
     RENEWAL_SCAN_SCHEDULER_ID,
-    { pattern: worker.renewalScanPattern, tz: worker.renewalScanTz },
-    { name: 'renewals.scan', data: {}, opts: retention },
+    { pattern: renewalScan.pattern, tz: renewalScan.tz },
+    { name: 'renewals.scan', data: { localHour: renewalScan.localHour }, opts: retention },
   );
-  logger.info('worker.renewal_scheduler_started', { id: RENEWAL_SCAN_SCHEDULER_ID, pattern: worker.renewalScanPattern, tz: worker.renewalScanTz });
+  logger.info('worker.renewal_scheduler_started', { id: RENEWAL_SCAN_SCHEDULER_ID, ...renewalScan });
   logger.info('worker.schedulers_started', { schedulers: schedulers.map(({ id, everyMs }) => ({ id, everyMs })) });
 }

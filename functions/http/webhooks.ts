@@ -59,7 +59,7 @@ export const listDeliveries = clinicHandler(async (event, auth) => {
   return json(200, await listWebhookDeliveries(auth.clinicId, id, q));
 });
 
-/** POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry: again, same webhook-id; 409 once delivered. */
+/** POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry: again, same webhook-id; 409 once delivered or while being sent. */
 export const retryDelivery = clinicHandler(async (event, auth) => {
   const { id, deliveryId } = validate(deliveryParams, event.pathParameters ?? {}, 'path');
   return json(202, await retryWebhookDelivery(auth.clinicId, id, deliveryId));

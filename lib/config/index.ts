@@ -75,9 +75,10 @@ export interface Config {
     outboxRelayEveryMs: number;
     /** How often session packages are scanned for approaching expiry. */
     controlExpiryScanEveryMs: number;
-    /** When the renewal scan runs: a cron pattern read in `renewalScanTz` (RENEWAL_SCAN_PATTERN / _TZ). */
+    /** When renewal passes run: a cron pattern read in UTC, at least hourly (RENEWAL_SCAN_PATTERN). */
     renewalScanPattern: string;
-    renewalScanTz: string;
+    /** The local hour, in each clinic's own zone, at which that clinic's daily renewal pass happens. */
+    renewalScanLocalHour: number;
     /** How often open appointments past their end are swept to no-show (clinics that turned it on). */
     noShowSweepEveryMs: number;
     /** How often socket rows API Gateway has certainly closed (age, idleness, revoked key) are swept. */
@@ -88,8 +89,18 @@ export interface Config {
    * setting on does not rewrite a clinic's old, never-closed agenda.
    */
   noShowLookbackHours: number;
+  /**
+   * The relay re-drives a published event still unprocessed this long after its publish: longer
+   * than its live job's whole retry schedule, so a job still retrying is judged only once it is done.
+   */
+  outboxRedriveAfterMs: number;
   /** A package is "expiring" (event `control.expiring`) this many days before its end. */
   controlExpiringDays: number;
+  /**
+   * The renewal scan leaves packages that ended (or ran out) longer ago than this many local days
+   * alone and stores them `expired`, so a first run does not renew a clinic's whole history.
+   */
+  renewalLookbackDays: number;
   /** Webhook delivery: loopback receivers allowed (local development only), request timeout. */
   webhooks: { allowLoopback: boolean; timeoutMs: number; secretGraceHours: number; disableAfterHours: number };
   /** Notification e-mail: SMTP server URL (smtp:// or smtps://), sender, connection/socket timeout. */
@@ -164,12 +175,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       outboxRelayEveryMs: e.OUTBOX_RELAY_EVERY_MS,
       controlExpiryScanEveryMs: e.CONTROL_EXPIRY_SCAN_EVERY_MS,
       renewalScanPattern: e.RENEWAL_SCAN_PATTERN,
-      renewalScanTz: e.RENEWAL_SCAN_TZ,
+      renewalScanLocalHour: e.RENEWAL_SCAN_LOCAL_HOUR,
       noShowSweepEveryMs: e.NO_SHOW_SWEEP_EVERY_MS,
       socketSweepEveryMs: e.SOCKET_SWEEP_EVERY_MS,
     },
     noShowLookbackHours: e.NO_SHOW_LOOKBACK_HOURS,
+    outboxRedriveAfterMs: e.OUTBOX_REDRIVE_AFTER_MS,
     controlExpiringDays: e.CONTROL_EXPIRING_DAYS,
+    renewalLookbackDays: e.RENEWAL_LOOKBACK_DAYS,
     webhooks: {
       allowLoopback: e.WEBHOOKS_ALLOW_LOOPBACK,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -8,7 +8,7 @@ import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
 import { processReminder } from '../reminders/processor';
 import { processNotificationSend } from '../notifications/notifications';
 import { processWebhookDelivery } from '../webhooks/deliver';
-import { scanRenewals } from '../renewals/service';
+import { scanRenewals } from '../renewals/scan';
 import type { JobData, JobName } from '../queues/jobs';
 import type { QueueName } from '../queues/names';
 
@@ -49,7 +49,7 @@ const processors: Registry = {
   notification: { 'system.canary': processCanary, 'notification.send': processNotificationSend },
   renovacao: {
     'system.canary': processCanary,
-    'renewals.scan': () => scanRenewals(),
+    'renewals.scan': (job) => scanRenewals({ localHour: job.data.localHour }),
   },
 };
 

@@ -1,9 +1,11 @@
 import { inTransaction } from '../appointments/transaction';
+import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import { logger } from '../observability/logger';
 import type { Tx } from '../outbox/outbox';
 import { forgetConnections, subscribersOf, type PushTarget } from '../realtime/connections';
-import { pushToConnection } from '../realtime/push';
+import { pushToMany } from '../realtime/push';
+import { staleReason } from './stale';
 
 /** An in-app notice older than this is stale news: marked `skipped` (`expired`) instead of pushed. */
 export const IN_APP_MAX_AGE_MS = 24 * 3_600_000;
@@ -14,10 +16,25 @@ const EVENT_LIMIT = 100;
 /** No new notice is claimed for a subscriber after this long, well inside the function's 28 s timeout. */
 const BACKLOG_BUDGET_MS = 10_000;
 /**
- * Bound on each push made while its notice is row-locked: well inside the socket profile's 5 s
- * idle-in-transaction and statement timeouts, so a slow Management API fails the push, not the session.
+ * Most sockets one notice is pushed to (the oldest subscribed first): the AWS SDK's default socket
+ * pool per Management API client, so every push of a notice really is in flight at once and the
+ * fan-out stays one round trip. Sockets past the cap (a clinic with more than 50 subscribed) do not
+ * get that notice live; the notice is `sent` once any of the first 50 took it.
  */
-const PUSH_TIMEOUT_MS = 2_000;
+export const IN_APP_MAX_TARGETS = 50;
+/**
+ * One deadline for all pushes of a notice, made while the notice is row-locked: 2 s, well inside the
+ * socket profile's 5 s idle-in-transaction and statement timeouts (the worker's are 60 s), so a slow
+ * Management API fails the pushes, not the session.
+ */
+const PUSH_DEADLINE_MS = 2_000;
+
+/** {@link PUSH_DEADLINE_MS}, or less when the database timeouts are configured lower (at most 40% of them). */
+function pushDeadlineMs(): number {
+  const { statementTimeoutMs, idleInTransactionTimeoutMs } = getConfig().db;
+  const limits = [statementTimeoutMs, idleInTransactionTimeoutMs].filter((ms) => ms > 0).map((ms) => Math.floor(ms * 0.4));
+  return Math.min(PUSH_DEADLINE_MS, ...limits);
+}
 
 /** What a socket receives: ids only (no patient data); clients deduplicate by `notificationId`. */
 export interface InAppMessage {
@@ -33,6 +50,8 @@ export interface InAppOutcome {
   failed: number;
   /** Marked `skipped` with reason `expired`, across the clinic. */
   expired: number;
+  /** Marked `skipped` instead of pushed: no longer true (appointment cancelled, finished or moved; see ./stale). */
+  stale: number;
 }
 
 interface Claimed {
@@ -42,33 +61,45 @@ interface Claimed {
   controlId: string | null;
   /** The appointment's professional, else the session package's, else null. */
   professionalId: string | null;
+  /** What the notice recorded, and its subject now (null when gone), for the stale rule. */
+  startsAt: Date | null;
+  appointmentStatus: string | null;
+  appointmentStartsAt: Date | null;
+  controlStatus: string | null;
 }
 
 interface Selection {
   clinicId: string;
-  /** Only this appointment's notices (an event of that appointment). */
+  /** Only this appointment's notices (an event of that appointment, a reminder firing). */
   appointmentId?: string;
+  /** Only this session package's notices (a control event, e.g. a renewal request). */
+  controlId?: string;
   /** Only notices about this professional (a subscriber scoped to one agenda). */
   professionalId?: string;
 }
 
 /**
  * Locks the oldest deliverable notice of a selection (`pending`, or `failed` by an earlier push;
- * younger than the cutoff; not tried yet in this pass). SKIP LOCKED: a notice another delivery holds
- * is left to it, so two concurrent deliveries never push the same notice, and neither waits.
+ * younger than the cutoff; not tried yet in this pass), with its appointment's or control's state as
+ * of the lock. SKIP LOCKED: a notice another delivery holds is left to it, so two concurrent
+ * deliveries never push the same notice, and neither waits.
  */
 async function claimNext(tx: Tx, sel: Selection, cutoff: Date, tried: string[]): Promise<Claimed | undefined> {
   const appointmentId = sel.appointmentId ?? null;
+  const controlId = sel.controlId ?? null;
   const professionalId = sel.professionalId ?? null;
   const rows = await tx.$queryRaw<Claimed[]>`
     SELECT n.id::text AS id, n.kind, n.appointment_id::text AS "appointmentId", n.control_id::text AS "controlId",
-           COALESCE(a.professional_id, c.professional_id)::text AS "professionalId"
+           COALESCE(a.professional_id, c.professional_id)::text AS "professionalId",
+           n.starts_at AS "startsAt", a.status AS "appointmentStatus", a.starts_at AS "appointmentStartsAt",
+           c.status AS "controlStatus"
     FROM notifications n
     LEFT JOIN appointments a ON a.id = n.appointment_id
     LEFT JOIN appointment_controls c ON c.id = n.control_id
     WHERE n.clinic_id = ${sel.clinicId}::uuid AND n.channel = 'in_app' AND n.status IN ('pending', 'failed')
       AND n.created_at >= ${cutoff}
       AND (${appointmentId}::uuid IS NULL OR n.appointment_id = ${appointmentId}::uuid)
+      AND (${controlId}::uuid IS NULL OR n.control_id = ${controlId}::uuid)
       AND (${professionalId}::uuid IS NULL OR COALESCE(a.professional_id, c.professional_id) = ${professionalId}::uuid)
       AND n.id <> ALL(${tried}::uuid[])
     ORDER BY n.created_at, n.id
@@ -76,6 +107,15 @@ async function claimNext(tx: Tx, sel: Selection, cutoff: Date, tried: string[]):
     FOR UPDATE OF n SKIP LOCKED`;
   return rows[0];
 }
+
+/** The e-mail channel's rule (./stale), applied to what the claim read under the lock. */
+const staleness = (n: Claimed) =>
+  staleReason({
+    kind: n.kind,
+    startsAt: n.startsAt,
+    appointment: n.appointmentStatus && n.appointmentStartsAt ? { status: n.appointmentStatus, startsAt: n.appointmentStartsAt } : null,
+    control: n.controlStatus ? { status: n.controlStatus } : null,
+  });
 
 const message = (n: Claimed): InAppMessage => ({
   type: 'notification',
@@ -96,11 +136,13 @@ async function expireStale(clinicId: string, cutoff: Date): Promise<number> {
 }
 
 /**
- * The delivery loop shared by both triggers: one short transaction per notice, holding its row lock
- * only across its own pushes, so the status written (`sent` once a push succeeded; `failed` with
- * attempts + 1 and the error when every push failed) is never raced by another delivery. A commit
- * lost after a successful push leaves the notice deliverable: at least once, hence `notificationId`.
- * Notices nobody could receive stay as they are.
+ * The delivery loop shared by every trigger: one short transaction per notice, holding its row lock
+ * only across its own pushes (all in parallel, under one deadline), so the status written (`sent`
+ * once a push succeeded; `failed` with attempts + 1 and the error when every push failed) is never
+ * raced by another delivery. A notice no longer true is marked `skipped` with the reason under the
+ * same lock, never pushed. A commit lost after a successful push leaves the notice deliverable: at
+ * least once, hence `notificationId`. Notices nobody could receive stay as they are. `limit` counts
+ * notices pushed or left for lack of a target; skipped ones leave the set, so they need no bound.
  */
 async function deliver(
   sel: Selection,
@@ -109,37 +151,36 @@ async function deliver(
   now: Date,
 ): Promise<InAppOutcome> {
   const cutoff = new Date(now.getTime() - IN_APP_MAX_AGE_MS);
-  const outcome: InAppOutcome = { sent: 0, failed: 0, expired: await expireStale(sel.clinicId, cutoff) };
+  const outcome: InAppOutcome = { sent: 0, failed: 0, expired: await expireStale(sel.clinicId, cutoff), stale: 0 };
   const tried: string[] = [];
+  let handled = 0;
   const deadline = opts.budgetMs === undefined ? Infinity : Date.now() + opts.budgetMs;
-  while (tried.length < opts.limit && Date.now() < deadline) {
+  while (handled < opts.limit && Date.now() < deadline) {
     const round = await inTransaction(async (tx) => {
       const n = await claimNext(tx, sel, cutoff, tried);
       if (!n) return undefined;
-      const targets = await targetsFor(n, tx);
-      const gone: string[] = [];
-      let delivered = 0;
-      let lastError: string | null = null;
-      for (const t of targets) {
-        try {
-          if (await pushToConnection(t.endpoint, t.connectionId, message(n), { timeoutMs: PUSH_TIMEOUT_MS })) delivered++;
-          else {
-            gone.push(t.connectionId);
-            lastError = 'connection gone (410)';
-          }
-        } catch (err) {
-          lastError = (err as Error).message.slice(0, 500);
-        }
+      const stale = staleness(n);
+      if (stale) {
+        await tx.notification.update({ where: { id: n.id }, data: { status: 'skipped', skipReason: stale } });
+        return { id: n.id, stale, delivered: 0, gone: [], targets: 0 };
       }
+      const targets = await targetsFor(n, tx);
+      const { delivered, gone, lastError } = await pushToMany(targets, message(n), pushDeadlineMs());
       if (delivered > 0) {
         await tx.notification.update({ where: { id: n.id }, data: { status: 'sent', attempts: { increment: 1 }, sentAt: new Date(), lastError: null } });
       } else if (targets.length > 0) {
         await tx.notification.update({ where: { id: n.id }, data: { status: 'failed', attempts: { increment: 1 }, lastError } });
       }
-      return { id: n.id, delivered, gone, targets: targets.length };
+      return { id: n.id, stale: null, delivered, gone, targets: targets.length };
     });
     if (!round) break;
     tried.push(round.id);
+    if (round.stale) {
+      outcome.stale++;
+      logger.info('notifications.in_app_skipped', { notificationId: round.id, reason: round.stale });
+      continue;
+    }
+    handled++;
     if (round.delivered > 0) outcome.sent++;
     else if (round.targets > 0) outcome.failed++;
     await forgetConnections(round.gone);
@@ -150,26 +191,45 @@ async function deliver(
 }
 
 /**
- * An appointment's event: retries its deliverable in-app notices to every socket subscribed to the
- * clinic or to the appointment's professional. A clinic with no subscribed socket costs one query.
+ * Pushes a subject's deliverable notices to every socket subscribed to the clinic or to the
+ * subject's professional (at most {@link IN_APP_MAX_TARGETS}). A clinic with no subscribed socket
+ * costs one query; its notices wait for the next subscribe.
  */
-export async function deliverAppointmentNotices(clinicId: string, appointmentId: string, now = new Date()): Promise<InAppOutcome> {
+async function deliverToSubscribers(sel: Selection & ({ appointmentId: string } | { controlId: string }), now: Date): Promise<InAppOutcome> {
   const db = await getDb();
+  const { clinicId } = sel;
   const listening = await db.socketConnection.count({ where: { clinicId, scope: { not: null }, apiKey: { revokedAt: null } } });
-  if (listening === 0) return { sent: 0, failed: 0, expired: 0 };
+  if (listening === 0) return { sent: 0, failed: 0, expired: 0, stale: 0 };
   return deliver(
-    { clinicId, appointmentId },
-    (n, tx) => subscribersOf(tx, clinicId, n.professionalId),
+    sel,
+    (n, tx) => subscribersOf(tx, clinicId, n.professionalId, IN_APP_MAX_TARGETS),
     { limit: EVENT_LIMIT, stopOnFailure: false },
     now,
   );
 }
 
 /**
+ * An appointment's event, or one of its reminders firing: its notices go out live to the sockets
+ * already subscribed, instead of waiting for the next subscribe.
+ */
+export async function deliverAppointmentNotices(clinicId: string, appointmentId: string, now = new Date()): Promise<InAppOutcome> {
+  return deliverToSubscribers({ clinicId, appointmentId }, now);
+}
+
+/**
+ * A session package's event (a renewal request): its notices go out live, to the clinic's sockets
+ * and those of the control's professional when it has one.
+ */
+export async function deliverControlNotices(clinicId: string, controlId: string, now = new Date()): Promise<InAppOutcome> {
+  return deliverToSubscribers({ clinicId, controlId }, now);
+}
+
+/**
  * A socket just subscribed: sends it the clinic's notices nobody received yet that match its scope
  * (the whole clinic, or one professional's), oldest first, at most {@link IN_APP_BACKLOG_LIMIT},
- * none older than {@link IN_APP_MAX_AGE_MS} (those are marked skipped). Without this a notice made
- * while nobody listened would wait for the next event of its appointment, which may never come.
+ * none older than {@link IN_APP_MAX_AGE_MS} nor no longer true (those are marked skipped). Without
+ * this a notice made while nobody listened would wait for the next event of its appointment, which
+ * may never come.
  */
 export async function deliverBacklog(
   connection: PushTarget & { clinicId: string; scope: string },
@@ -181,7 +241,7 @@ export async function deliverBacklog(
     { limit: IN_APP_BACKLOG_LIMIT, stopOnFailure: true, budgetMs: BACKLOG_BUDGET_MS },
     now,
   );
-  if (outcome.sent + outcome.failed + outcome.expired > 0) {
+  if (outcome.sent + outcome.failed + outcome.expired + outcome.stale > 0) {
     logger.info('notifications.in_app_backlog', { connectionId: connection.connectionId, clinicId: connection.clinicId, ...outcome });
   }
   return outcome;

@@ -2,8 +2,9 @@ import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
 import { getNotificationQueue } from '../queues/queues';
-import { ACTIVE_STATUSES } from '../reminders/reminders';
+import { requeuePending } from '../queues/requeue';
 import { sendMail } from './mailer';
+import { staleReason } from './stale';
 import { renderNotification, type NotificationKind } from './templates';
 
 export type NotificationChannel = 'email' | 'in_app';
@@ -77,14 +78,26 @@ async function recordAndEnqueue(notice: NewNotice, to: Recipient): Promise<strin
   await db.notification.createMany({ data: rows, skipDuplicates: true }); // ON CONFLICT DO NOTHING
   const toSend = await db.notification.findMany({
     where: { dedupeKey: { in: rows.map((r) => r.dedupeKey) }, channel: 'email', status: { in: ['pending', 'failed'] } },
-    select: { id: true },
+    select: { id: true, status: true },
   });
   if (toSend.length > 0) {
     const queue = await getNotificationQueue();
-    for (const n of toSend) await queue.add('notification.send', { notificationId: n.id }, { jobId: notificationJobId(n.id) });
+    for (const n of toSend) await enqueueSend(queue, n);
   }
   logger.info('notifications.recorded', { kind: notice.kind, subjectId: notice.subjectId, enqueued: toSend.length });
   return toSend.map((n) => n.id);
+}
+
+/**
+ * Enqueues a notice's send under its id. A `pending` notice whose job is finished never got an
+ * outcome (its attempts all failed before recording one, e.g. with the database down): BullMQ would
+ * deduplicate a plain re-add into nothing, so that job is removed first and a re-run of the event
+ * sends the notice. A `failed` notice keeps its last job (final, recorded); a live job is left alone.
+ */
+async function enqueueSend(queue: Awaited<ReturnType<typeof getNotificationQueue>>, n: { id: string; status: string }) {
+  const jobId = notificationJobId(n.id);
+  if (n.status === 'pending') await requeuePending(queue, 'notification.send', { notificationId: n.id }, { jobId });
+  else await queue.add('notification.send', { notificationId: n.id }, { jobId });
 }
 
 const recipientSelect = { email: true, notifyEmail: true, notifyInApp: true } as const;
@@ -202,15 +215,7 @@ export async function processNotificationSend(job: JobContext<'notification', 'n
     if (n.channel !== 'email') return 'not_email';
     if (!n.patient.notifyEmail) return 'opted_out';
     if (!n.patient.email) return 'no_email';
-    if (kind === 'renewal') {
-      if (!n.control) return 'control_missing';
-      return n.control.status === 'renewed' ? 'already_renewed' : null;
-    }
-    if (!n.appointment) return 'appointment_missing';
-    if (kind === 'cancellation') return n.appointment.status === 'cancelled' ? null : 'not_cancelled';
-    if (!ACTIVE_STATUSES.includes(n.appointment.status)) return 'not_active';
-    if (n.startsAt && n.appointment.startsAt.getTime() !== n.startsAt.getTime()) return 'moved';
-    return null;
+    return staleReason({ kind, startsAt: n.startsAt, appointment: n.appointment, control: n.control });
   })();
   if (skipReason) {
     await db.notification.updateMany({ where: { id: n.id, status: { in: ['pending', 'failed'] } }, data: { status: 'skipped', skipReason } });

@@ -50,7 +50,8 @@ export const domainEventJobId = (eventId: string) => eventId;
 /**
  * Publishes committed events to the `agenda` queue as `domain.event` jobs and marks them published.
  * Never throws: a failed enqueue (Redis down) is recorded on the row (attempts, last_error) and the
- * relay in the worker republishes it later. Returns how many were published.
+ * relay in the worker republishes it later (lib/outbox/relay.ts); published is not processed: the
+ * relay also re-drives an event whose job never finished. Returns how many were published.
  */
 export async function publishEvents(eventIds: string[]): Promise<number> {
   if (eventIds.length === 0) return 0;
@@ -75,28 +76,4 @@ export async function publishEvents(eventIds: string[]): Promise<number> {
       .catch((e: Error) => logger.error('outbox.mark_failed', { error: e.message }));
   }
   return published;
-}
-
-export interface RelayOptions {
-  /** Only rows at least this old: younger ones are still being published by their request. */
-  olderThanMs?: number;
-  /** Rows per pass. */
-  limit?: number;
-}
-
-/**
- * One relay pass: republishes events still unpublished after `olderThanMs`. Safe to run from
- * several workers at once (the job id is the event id, and marking is conditional on null).
- */
-export async function relayOutbox({ olderThanMs = 5_000, limit = 200 }: RelayOptions = {}): Promise<{ found: number; published: number }> {
-  const db = await getDb();
-  const rows = await db.outboxEvent.findMany({
-    where: { publishedAt: null, createdAt: { lte: new Date(Date.now() - olderThanMs) } },
-    orderBy: { createdAt: 'asc' },
-    take: limit,
-    select: { id: true },
-  });
-  const published = await publishEvents(rows.map((r) => r.id));
-  if (rows.length > 0) logger.info('outbox.relayed', { found: rows.length, published });
-  return { found: rows.length, published };
 }

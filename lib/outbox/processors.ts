@@ -5,7 +5,7 @@ import { syncReminders } from '../reminders/reminders';
 import { fanOutEvent } from '../webhooks/deliver';
 import { notifyForEvent } from '../notifications/notifications';
 import { broadcastDomainEvent, deliverInAppNotifications } from '../realtime/broadcast';
-import { relayOutbox } from './outbox';
+import { relayOutbox } from './relay';
 
 /**
  * `domain.event`: loads the event and logs it. Idempotent: it only reads the event and re-syncs
@@ -25,10 +25,13 @@ export async function processDomainEvent(job: JobContext<'agenda', 'domain.event
   await fanOutEvent(event);
   // Patient notices (confirmation, reschedule, cancellation, renewal): unique per dedupe key, so a re-run adds none.
   await notifyForEvent(event);
-  // Realtime (best effort, never fails the job): appointment/slots messages, then pending in-app notices.
+  // Done: the relay never re-drives it. Before the realtime part, which is best effort and may be slow.
+  await db.outboxEvent.updateMany({ where: { id: eventId, processedAt: null }, data: { processedAt: new Date() } });
+  // Realtime (best effort, never fails the job): appointment/slots messages, then the pending in-app
+  // notices of the event's appointment or control (renewal).
   try {
     await broadcastDomainEvent(event);
-    if (event.type.startsWith('appointment.')) await deliverInAppNotifications(event.clinicId, event.aggregateId);
+    await deliverInAppNotifications(event);
   } catch (err) {
     logger.warn('realtime.broadcast_failed', { eventId, error: (err as Error).message });
   }

@@ -37,18 +37,27 @@ export interface JobPayloads {
   };
   renovacao: {
     'system.canary': { canaryId: string };
-    /** Daily renewal scan of session packages (lib/renewals/service.ts), scheduled by worker/schedulers.ts. */
-    'renewals.scan': Record<string, never>;
+    /**
+     * Hourly renewal pass over the clinics whose local hour is `localHour` (lib/renewals/scan.ts),
+     * scheduled by worker/schedulers.ts with RENEWAL_SCAN_LOCAL_HOUR; absent: that setting.
+     */
+    'renewals.scan': { localHour?: number };
   };
 }
 
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobData<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-/** Attempts, backoff and retention per queue; completed jobs are kept briefly for inspection. */
+/**
+ * Attempts, backoff and retention per queue; completed jobs are kept briefly for inspection.
+ * `agenda` and `notification` retry long enough to outlive a database failover of several minutes
+ * (8.5 and 21 min in all, see `retryScheduleMs`); BullMQ's exponential backoff has no cap, so the
+ * attempts keep the last delay sane (4 and 11 min). A `domain.event` that still fails is re-driven by
+ * the outbox relay (OUTBOX_REDRIVE_AFTER_MS, longer than the agenda schedule).
+ */
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   agenda: {
-    attempts: 5,
+    attempts: 9,
     backoff: { type: 'exponential', delay: 2_000 },
     removeOnComplete: { age: 24 * 3600, count: 1_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
@@ -60,7 +69,7 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     removeOnFail: { age: 14 * 24 * 3600 },
   },
   notification: {
-    attempts: 5,
+    attempts: 8,
     backoff: { type: 'exponential', delay: 10_000 },
     removeOnComplete: { age: 24 * 3600, count: 5_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
@@ -72,3 +81,18 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     removeOnFail: { age: 30 * 24 * 3600 },
   },
 };
+
+/**
+ * The time a job spends waiting between its first failure and its last attempt: the sum of its
+ * backoff delays (BullMQ waits delay x 2^(n-1) before retry n of an exponential backoff). Grace
+ * periods that judge a job by its outcome must be longer than this.
+ */
+export function retryScheduleMs(opts: Pick<DefaultJobOptions, 'attempts' | 'backoff'>): number {
+  const retries = Math.max((opts.attempts ?? 1) - 1, 0);
+  const backoff = typeof opts.backoff === 'number' ? { type: 'fixed', delay: opts.backoff } : opts.backoff;
+  if (!backoff || retries === 0) return 0;
+  const delay = backoff.delay ?? 0;
+  if (backoff.type === 'fixed') return delay * retries;
+  if (backoff.type === 'exponential') return delay * (2 ** retries - 1);
+  throw new Error(`retryScheduleMs: custom backoff "${backoff.type}" has no closed form`);
+}

@@ -1,5 +1,5 @@
 import { getDb } from '../db/client';
-import { deliverAppointmentNotices } from '../notifications/in-app';
+import { deliverAppointmentNotices, deliverControlNotices } from '../notifications/in-app';
 import { logger } from '../observability/logger';
 import { forgetConnections, subscribersOf } from './connections';
 import { pushToConnection } from './push';
@@ -64,11 +64,14 @@ export async function broadcastDomainEvent(event: {
 }
 
 /**
- * Delivers an appointment's pending in-app notices to the clinic's subscribed sockets as
+ * Delivers the pending in-app notices of an event's appointment (`appointment.*`) or session
+ * package (`control.*`, e.g. a renewal request) to the clinic's subscribed sockets as
  * `{type: 'notification', notificationId, kind, appointmentId, controlId}` (lib/notifications/in-app.ts).
  * Notices made while nobody listened also reach the next socket that subscribes. Returns how many
  * notices were sent.
  */
-export async function deliverInAppNotifications(clinicId: string, appointmentId: string): Promise<number> {
-  return (await deliverAppointmentNotices(clinicId, appointmentId)).sent;
+export async function deliverInAppNotifications(event: { clinicId: string; type: string; aggregateId: string }): Promise<number> {
+  if (event.type.startsWith('appointment.')) return (await deliverAppointmentNotices(event.clinicId, event.aggregateId)).sent;
+  if (event.type.startsWith('control.')) return (await deliverControlNotices(event.clinicId, event.aggregateId)).sent;
+  return 0;
 }

@@ -38,14 +38,20 @@ export interface PushTarget {
 /**
  * The sockets that hear about a clinic's change: subscribed to the whole clinic or to the given
  * professional, and opened by a key that is still valid (a revoked key's socket hears nothing, even
- * before it is closed).
+ * before it is closed). Oldest first; `limit` keeps the first ones only.
  */
-export async function subscribersOf(db: Pick<Tx, 'socketConnection'>, clinicId: string, professionalId: string | null): Promise<PushTarget[]> {
+export async function subscribersOf(
+  db: Pick<Tx, 'socketConnection'>,
+  clinicId: string,
+  professionalId: string | null,
+  limit?: number,
+): Promise<PushTarget[]> {
   const scopes = professionalId ? ['clinic', professionalId] : ['clinic'];
   return db.socketConnection.findMany({
     where: { clinicId, scope: { in: scopes }, apiKey: { revokedAt: null } },
     select: { connectionId: true, endpoint: true },
-    orderBy: { connectedAt: 'asc' },
+    orderBy: [{ connectedAt: 'asc' }, { connectionId: 'asc' }],
+    ...(limit !== undefined && { take: limit }),
   });
 }
 

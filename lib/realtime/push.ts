@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { getApiGatewayClient } from '../aws/apigateway';
 
@@ -9,12 +10,17 @@ export function endpointFromEvent(ctx: { domainName?: string; stage?: string }):
 export interface PushOptions {
   /** Bound on the whole call, retries included: a caller holding a row lock cannot wait for the SDK's own. */
   timeoutMs?: number;
+  /** Aborts the call; one signal shared by many calls gives them one deadline. */
+  signal?: AbortSignal;
 }
 
 const isGone = (err: unknown) =>
   err instanceof GoneException || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
 
-const sendOptions = (opts: PushOptions) => (opts.timeoutMs ? { abortSignal: AbortSignal.timeout(opts.timeoutMs) } : {});
+const sendOptions = (opts: PushOptions) => {
+  const signals = [opts.signal, opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
+  return signals.length > 0 ? { abortSignal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {};
+};
 
 /**
  * Sends one JSON message to one connection. Returns false when the connection is gone (410),
@@ -45,4 +51,34 @@ export async function closeConnection(endpoint: string, connectionId: string, op
     if (isGone(err)) return false;
     throw err;
   }
+}
+
+export interface FanOutcome {
+  delivered: number;
+  /** Connections that answered 410: the caller forgets them. */
+  gone: string[];
+  /** What to record when nothing was delivered: a failure's message (truncated), else `connection gone (410)`. */
+  lastError: string | null;
+}
+
+/**
+ * Sends one message to many connections at once, all under one deadline: the whole fan-out takes
+ * about one round trip (at most `deadlineMs`), however many targets, which a caller holding a row
+ * lock needs to know in advance. A push still unanswered at the deadline counts as failed.
+ */
+export async function pushToMany(targets: { endpoint: string; connectionId: string }[], message: unknown, deadlineMs: number): Promise<FanOutcome> {
+  const signal = AbortSignal.timeout(deadlineMs);
+  // Every call listens on the one signal; it lives for this fan-out only, so no listener can leak.
+  setMaxListeners(0, signal);
+  const results = await Promise.allSettled(targets.map((t) => pushToConnection(t.endpoint, t.connectionId, message, { signal })));
+  const outcome: FanOutcome = { delivered: 0, gone: [], lastError: null };
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') outcome.lastError = String((r.reason as Error)?.message ?? r.reason).slice(0, 500);
+    else if (r.value) outcome.delivered++;
+    else {
+      outcome.gone.push(targets[i]!.connectionId);
+      outcome.lastError ??= 'connection gone (410)';
+    }
+  });
+  return outcome;
 }

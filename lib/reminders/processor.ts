@@ -1,8 +1,9 @@
 import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
+import { deliverAppointmentNotices } from '../notifications/in-app';
 import { notifyReminder } from '../notifications/notifications';
-import { ACTIVE_STATUSES } from './reminders';
+import { staleReason } from '../notifications/stale';
 
 export type ReminderOutcome =
   | { appointmentId: string; offsetMinutes: number; due: true; notifications: string[] }
@@ -10,20 +11,30 @@ export type ReminderOutcome =
 
 /**
  * `appointment.reminder`: fires only when the appointment still exists, is active and still starts
- * when the job was scheduled for; otherwise it skips (a stale job left by a failed removal).
- * When due it records the reminder notices and enqueues their e-mails (lib/notifications; unique
- * per appointment, channel, offset and start time, so a re-run sends nothing twice).
+ * when the job was scheduled for (the notices' own stale rule); otherwise it skips (a stale job left
+ * by a failed removal). When due it records the reminder notices and enqueues their e-mails
+ * (lib/notifications; unique per appointment, channel, offset and start time, so a re-run sends
+ * nothing twice), then pushes the in-app one to the sockets already subscribed.
  */
 export async function processReminder(job: JobContext<'agenda', 'appointment.reminder'>): Promise<ReminderOutcome> {
   const { appointmentId, offsetMinutes, startsAt } = job.data;
   const db = await getDb();
-  const appt = await db.appointment.findUnique({ where: { id: appointmentId }, select: { status: true, startsAt: true } });
+  const appointment = await db.appointment.findUnique({ where: { id: appointmentId }, select: { clinicId: true, status: true, startsAt: true } });
   const base = { appointmentId, offsetMinutes };
+  const stale = staleReason({ kind: 'reminder', startsAt: new Date(startsAt), appointment, control: null });
   let outcome: ReminderOutcome;
-  if (!appt) outcome = { ...base, skipped: 'appointment_missing' };
-  else if (!ACTIVE_STATUSES.includes(appt.status)) outcome = { ...base, skipped: 'not_active' };
-  else if (appt.startsAt.toISOString() !== new Date(startsAt).toISOString()) outcome = { ...base, skipped: 'moved' };
+  if (stale) outcome = { ...base, skipped: stale as 'appointment_missing' | 'not_active' | 'moved' };
   else outcome = { ...base, due: true, notifications: await notifyReminder(appointmentId, offsetMinutes, startsAt) };
   logger.info('reminder.processed', { jobId: job.id, ...outcome });
+  if (appointment && !stale) await pushLive(appointment.clinicId, appointmentId);
   return outcome;
+}
+
+/** Best effort: a failed push leaves the notice pending for the next subscribe, never fails the reminder. */
+async function pushLive(clinicId: string, appointmentId: string): Promise<void> {
+  try {
+    await deliverAppointmentNotices(clinicId, appointmentId);
+  } catch (err) {
+    logger.warn('reminder.in_app_push_failed', { appointmentId, error: (err as Error).message });
+  }
 }

@@ -1,6 +1,4 @@
-import { DateTime } from 'luxon';
 import { inTransaction } from '../appointments/transaction';
-import { getConfig } from '../config';
 import { toControlDto } from '../controls/service';
 import { getDb } from '../db/client';
 import type { AppointmentControl } from '../db/generated/client';
@@ -8,7 +6,7 @@ import { ConflictError, NotFoundError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import { publishEvents, recordEvent, type Tx } from '../outbox/outbox';
 
-/** Who asked for a renewal: the daily scan (automatic policy) or a person (POST /v1/controls/{id}/renew). */
+/** Who asked for a renewal: the renewal scan (automatic policy) or a person (POST /v1/controls/{id}/renew). */
 export type RenewedBy = 'scan' | 'manual';
 
 export interface RenewResult {
@@ -18,9 +16,6 @@ export interface RenewResult {
   created: boolean;
   previousControlId: string;
 }
-
-/** Zone used when a clinic's stored zone is not a valid IANA name (the product's default). */
-const FALLBACK_ZONE = 'America/Sao_Paulo';
 
 /** A unique violation, as Prisma reports it (P2002) or as the driver does (SQLSTATE 23505). */
 function isUniqueViolation(err: unknown): boolean {
@@ -125,7 +120,7 @@ export async function renewControl(clinicId: string, controlId: string, opts: { 
  * row is locked so that a concurrent renewal either comes first (then no request) or waits.
  * Returns the event id when a request was opened now.
  */
-async function openRenewalRequest(clinicId: string, controlId: string): Promise<string | undefined> {
+export async function openRenewalRequest(clinicId: string, controlId: string): Promise<string | undefined> {
   return inTransaction(async (tx: Tx) => {
     const rows = await tx.$queryRaw<{ status: string; patient_id: string }[]>`
       SELECT status, patient_id::text FROM appointment_controls
@@ -147,91 +142,4 @@ async function openRenewalRequest(clinicId: string, controlId: string): Promise<
       payload: { controlId, requestId: request.id, patientId: c.patient_id, reason },
     });
   });
-}
-
-/**
- * The first instant after the last local day that counts as "within `days` days" of `now` in
- * `zone`: a control ends within N days when its local end date is at most today + N (local dates).
- */
-export function renewalHorizon(now: Date, zone: string, days: number): Date {
-  let local = DateTime.fromJSDate(now, { zone });
-  if (!local.isValid) local = DateTime.fromJSDate(now, { zone: FALLBACK_ZONE });
-  return local.startOf('day').plus({ days: days + 1 }).toJSDate();
-}
-
-export interface ScanResult {
-  clinics: number;
-  candidates: number;
-  renewed: number;
-  requested: number;
-  failed: number;
-}
-
-/**
- * The daily renewal scan (job `renewals.scan` on the `renovacao` queue). For every clinic, packages
- * that are exhausted, or active, started and ending within CONTROL_EXPIRING_DAYS (local dates in the
- * clinic's zone): automatic policy renews them (renewControl), manual policy opens one renewal
- * request. Safe to run twice or on two workers at once: every step is once-only under a row lock.
- * A package that failed is logged and the scan throws at the end, so the job is retried.
- */
-export async function scanRenewals(now = new Date(), pageSize = 200): Promise<ScanResult> {
-  const db = await getDb();
-  const days = getConfig().controlExpiringDays;
-  const result: ScanResult = { clinics: 0, candidates: 0, renewed: 0, requested: 0, failed: 0 };
-  const requestEvents: string[] = [];
-  let clinicCursor: string | undefined;
-  for (;;) {
-    const clinics = await db.clinic.findMany({
-      where: clinicCursor ? { id: { gt: clinicCursor } } : {},
-      select: { id: true, timeZone: true },
-      orderBy: { id: 'asc' },
-      take: 500,
-    });
-    if (clinics.length === 0) break;
-    clinicCursor = clinics[clinics.length - 1]!.id;
-    for (const clinic of clinics) {
-      result.clinics += 1;
-      const horizon = renewalHorizon(now, clinic.timeZone, days);
-      let cursor: string | undefined;
-      for (;;) {
-        const candidates = await db.appointmentControl.findMany({
-          where: {
-            clinicId: clinic.id,
-            ...(cursor && { id: { gt: cursor } }),
-            OR: [{ status: 'exhausted' }, { status: 'active', validFrom: { lte: now }, validUntil: { lt: horizon } }],
-            // A manual package whose request is already open has nothing left to do.
-            NOT: { renewalPolicy: 'manual', renewalRequest: { isNot: null } },
-          },
-          select: { id: true, renewalPolicy: true },
-          orderBy: { id: 'asc' },
-          take: pageSize,
-        });
-        if (candidates.length === 0) break;
-        cursor = candidates[candidates.length - 1]!.id;
-        for (const c of candidates) {
-          result.candidates += 1;
-          try {
-            if (c.renewalPolicy === 'automatic') {
-              const r = await renewControl(clinic.id, c.id, { by: 'scan' }, now);
-              if (r.created) result.renewed += 1;
-            } else {
-              const eventId = await openRenewalRequest(clinic.id, c.id);
-              if (eventId) {
-                requestEvents.push(eventId);
-                result.requested += 1;
-              }
-            }
-          } catch (err) {
-            result.failed += 1;
-            logger.warn('renewals.control_failed', { clinicId: clinic.id, controlId: c.id, error: (err as Error).message });
-          }
-        }
-        if (candidates.length < pageSize) break;
-      }
-    }
-  }
-  await publishEvents(requestEvents);
-  logger.info('renewals.scanned', { ...result });
-  if (result.failed > 0) throw new Error(`Renewal scan: ${result.failed} package(s) failed; the job is retried`);
-  return result;
 }

@@ -1,13 +1,16 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { UnrecoverableError, type JobsOptions } from 'bullmq';
+import { UnrecoverableError, type JobsOptions, type MinimalJob } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { getConfig } from '../config';
-import { getDb } from '../db/client';
+import { getDb, type Db } from '../db/client';
+import { ConflictError } from '../errors/app-error';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
 import { publishEvents, recordEvent, type NewDomainEvent } from '../outbox/outbox';
 import { getWebhookQueue } from '../queues/queues';
+import { requeuePending } from '../queues/requeue';
 import { checkLiteralHost, checkUrlSyntax, ForbiddenWebhookTargetError, guardedLookup, type Resolver } from './ssrf';
 
 /** Delays before retries 1..7 (the first attempt runs at once): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
@@ -16,8 +19,19 @@ export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000
 export const WEBHOOK_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 /** The BullMQ backoff type of webhook jobs, computed by `webhookBackoffStrategy`. */
 export const WEBHOOK_BACKOFF_TYPE = 'webhook';
-/** A Retry-After beyond this is capped (a receiver cannot park a delivery for days). */
-const MAX_RETRY_AFTER_MS = 36_000_000;
+/**
+ * A Retry-After beyond 24 h is capped: enough for a receiver's overnight maintenance window, while
+ * a typo or a hostile value (years) cannot park a delivery indefinitely.
+ */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+/**
+ * A failure more than this after the endpoint's previous one starts a new failure streak (26 h).
+ * It exceeds the longest wait the schedule can put between two attempts of one delivery (10 h with
+ * +20 % jitter, or a Retry-After capped at 24 h) plus 2 h for a busy queue, so a delivery that is
+ * still retrying keeps its streak going; an endpoint that was quiet for longer starts over, and one
+ * transient error after a streak that ended days ago cannot disable it.
+ */
+export const FAILURE_STREAK_GAP_MS = Math.max(Math.max(...RETRY_DELAYS_MS) * 1.2, MAX_RETRY_AFTER_MS) + 2 * 3_600_000;
 const EXCERPT_CHARS = 500;
 
 /** Thrown for a failed attempt BullMQ should retry; carries the receiver's Retry-After, if any. */
@@ -29,17 +43,29 @@ export class WebhookAttemptFailedError extends Error {
 }
 
 /**
- * The delay before the next attempt after `attemptsMade` failures: the schedule with ±20 % jitter,
- * or the receiver's Retry-After when it asked for one (capped). For BullMQ's Worker
- * `settings.backoffStrategy`; types other than `webhook` are not ours (-1 would fail the job, so
- * fall back to the schedule). `err` is read by shape: the WebhookAttemptFailedError inline, the
- * JobFunctionError rebuilt from the job Lambda's result (lib/jobs/outcome) in lambda mode.
+ * The jitter of one retry, a factor in [0.8, 1.2) drawn from a hash of the delivery and the attempt
+ * instead of Math.random: BullMQ's backoff strategy (in the worker) and the processor recording
+ * `nextAttemptAt` (in the worker or the job Lambda) compute the delay separately and must agree.
+ * Deliveries failing together still spread out, each id drawing its own factor.
  */
-export function webhookDelay(attemptsMade: number, err?: Error, random: () => number = Math.random): number {
-  const retryAfter = (err as WebhookAttemptFailedError | undefined)?.retryAfterMs;
-  if (retryAfter !== undefined && retryAfter >= 0) return Math.min(retryAfter, MAX_RETRY_AFTER_MS);
+export function jitterFactor(deliveryId: string, attemptsMade: number): number {
+  const digest = createHash('sha256').update(`${deliveryId}:${attemptsMade}`).digest();
+  return 0.8 + 0.4 * (digest.readUInt32BE(0) / 2 ** 32);
+}
+
+/**
+ * The delay before the next attempt of `deliveryId` after `attemptsMade` failures: the schedule with
+ * its jitter, or the receiver's Retry-After (capped) when that is longer. Never shorter than the
+ * schedule: a receiver answering `Retry-After: 0` would otherwise burn every attempt in seconds.
+ * `err` is read by shape: the WebhookAttemptFailedError inline, the JobFunctionError rebuilt from
+ * the job Lambda's result (lib/jobs/outcome) in lambda mode.
+ */
+export function webhookDelay(attemptsMade: number, deliveryId: string, err?: Error): number {
   const base = RETRY_DELAYS_MS[Math.min(Math.max(attemptsMade, 1), RETRY_DELAYS_MS.length) - 1]!;
-  return Math.round(base * (0.8 + 0.4 * random()));
+  const scheduled = Math.floor(base * jitterFactor(deliveryId, attemptsMade));
+  const retryAfter = (err as WebhookAttemptFailedError | undefined)?.retryAfterMs;
+  if (typeof retryAfter !== 'number' || !(retryAfter >= 0)) return scheduled;
+  return Math.max(scheduled, Math.min(retryAfter, MAX_RETRY_AFTER_MS));
 }
 
 /** Job options of a delivery: deduplicated by delivery id, retried on the webhook schedule. */
@@ -57,8 +83,17 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** BullMQ Worker `settings.backoffStrategy` (only called for non-built-in types, i.e. `webhook`). */
-export const webhookBackoffStrategy = (attemptsMade: number, _type?: string, err?: Error): number => webhookDelay(attemptsMade, err);
+/**
+ * BullMQ Worker `settings.backoffStrategy` (only called for non-built-in types, i.e. `webhook`).
+ * Keyed on the job's delivery id, as the processor is, so both compute the same delay.
+ */
+export const webhookBackoffStrategy = (attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob): number =>
+  webhookDelay(attemptsMade, deliveryIdOf(job), err);
+
+const deliveryIdOf = (job?: MinimalJob): string => {
+  const id = (job?.data as { deliveryId?: unknown } | undefined)?.deliveryId;
+  return typeof id === 'string' ? id : (job?.id ?? '');
+};
 
 // ---------------------------------------------------------------------------------------------
 // Fan-out
@@ -93,7 +128,8 @@ export async function fanOutEvent(event: {
     select: { id: true },
   });
   const queue = await getWebhookQueue();
-  for (const d of pending) await queue.add('webhook.deliver', { deliveryId: d.id }, deliveryJobOptions(d.id));
+  // A delivery still pending whose job died (every attempt failed before recording) runs again.
+  for (const d of pending) await requeuePending(queue, 'webhook.deliver', { deliveryId: d.id }, { ...deliveryJobOptions(d.id), jobId: d.id });
   return pending.map((d) => d.id);
 }
 
@@ -103,21 +139,46 @@ export function eventPayload(event: { id: string; type: string; aggregateId: str
   return { type: event.type, timestamp: event.createdAt.toISOString(), data: { ...extra, id: event.aggregateId, eventId: event.id } };
 }
 
+/** Job states in which a delivery is already queued to run soon: nothing to enqueue. */
+const QUEUED_STATES: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'waiting-children']);
+
+/** 409 for a manual retry or replay of a delivery whose attempt is running right now. */
+const deliveryInFlight = (deliveryId: string) =>
+  new ConflictError('The delivery is being sent right now; retry it once this attempt has finished', { deliveryId, reason: 'delivery_in_flight' });
+
 /**
  * Enqueues a delivery now. A finished job under the same id (a failed delivery's last job, kept for
  * inspection) is removed first, or BullMQ would deduplicate the new one into nothing; a delayed job
- * (waiting for its next retry) is promoted; a waiting or active one is left alone.
+ * (waiting for its next retry) is promoted; a queued one is left alone. `markPending` runs before
+ * the job is released, so a worker never runs it while the delivery still says failed.
+ *
+ * A job being sent cannot be touched (its attempt will record its own outcome): ConflictError. The
+ * state read is only a hint: the job can turn active before `remove()` or `promote()`, which then
+ * refuse (an active job is locked); the state after the refusal says whether it is in flight (409)
+ * or merely moved on (another look, a bounded number of times).
  */
-export async function enqueueDeliveryNow(deliveryId: string): Promise<void> {
+export async function enqueueDeliveryNow(deliveryId: string, markPending?: () => Promise<void>): Promise<void> {
   const queue = await getWebhookQueue();
-  const existing = await queue.getJob(deliveryId);
-  if (existing) {
-    const state = await existing.getState();
-    if (state === 'delayed') return existing.promote();
-    if (state === 'waiting' || state === 'active' || state === 'prioritized' || state === 'waiting-children') return;
-    await existing.remove();
+  for (let look = 1; ; look++) {
+    const job = await queue.getJob(deliveryId);
+    const state = job ? await job.getState() : 'missing';
+    if (QUEUED_STATES.has(state)) return;
+    if (state === 'delayed') await markPending?.();
+    try {
+      if (state === 'delayed') return await job!.promote();
+      // An active job is locked by its worker and refuses: the same path as one that turned
+      // active after the state was read.
+      await job?.remove();
+    } catch (err) {
+      const now = await queue.getJobState(deliveryId);
+      if (now === 'active' || /locked/i.test((err as Error).message)) throw deliveryInFlight(deliveryId);
+      if (look >= 3) throw err;
+      continue;
+    }
+    await markPending?.();
+    await queue.add('webhook.deliver', { deliveryId }, deliveryJobOptions(deliveryId));
+    return;
   }
-  await queue.add('webhook.deliver', { deliveryId }, deliveryJobOptions(deliveryId));
 }
 
 /**
@@ -289,16 +350,17 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
     return { deliveryId, status, attemptNo };
   }
 
+  const failedAt = new Date();
+  const streak = await recordEndpointFailure(db, endpoint.id, failedAt);
+  if (!streak) return { deliveryId, skipped: 'missing' }; // the endpoint was deleted meanwhile
+
   // Disabling an endpoint fails this delivery for good, and the clinic is told through a
   // `webhook.endpoint_disabled` event (its other endpoints, its clinic-wide sockets, whatever else
   // consumes the outbox), once however many deliveries fail at the same time.
   const disable = async (disabledReason: string, payload: NewDomainEvent['payload']) => {
     const eventId = await db.$transaction(async (tx) => {
       await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status ?? null, nextAttemptAt: null } });
-      const { count } = await tx.webhookEndpoint.updateMany({
-        where: { id: endpoint.id, enabled: true },
-        data: { enabled: false, disabledReason, failureCount: { increment: 1 } },
-      });
+      const { count } = await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, enabled: true }, data: { enabled: false, disabledReason } });
       if (count === 0) return undefined;
       return recordEvent(tx, { clinicId: endpoint.clinicId, type: 'webhook.endpoint_disabled', aggregateId: endpoint.id, payload });
     });
@@ -311,33 +373,48 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
     throw new UnrecoverableError(`Receiver answered 410 Gone; endpoint ${endpoint.id} disabled`);
   }
 
-  // Failing continuously for the configured time: this failure disables the endpoint.
+  // Failing continuously (no gap of FAILURE_STREAK_GAP_MS) for the configured time: disabled.
   const disableAfterMs = getConfig().webhooks.disableAfterHours * 3_600_000;
-  if (endpoint.firstFailureAt !== null && Date.now() - endpoint.firstFailureAt.getTime() >= disableAfterMs) {
-    await disable('sustained_failures', {
-      reason: 'sustained_failures',
-      firstFailureAt: endpoint.firstFailureAt.toISOString(),
-      failureCount: endpoint.failureCount + 1,
-    });
+  if (failedAt.getTime() - streak.firstFailureAt.getTime() >= disableAfterMs) {
+    const since = streak.firstFailureAt.toISOString();
+    await disable('sustained_failures', { reason: 'sustained_failures', firstFailureAt: since, failureCount: streak.failureCount });
     logger.warn('webhook.endpoint_disabled', { ...log, reason: 'sustained_failures' });
-    throw new UnrecoverableError(`Endpoint ${endpoint.id} failing since ${endpoint.firstFailureAt.toISOString()}; disabled`);
+    throw new UnrecoverableError(`Endpoint ${endpoint.id} failing since ${since}; disabled`);
   }
 
   const retryAfterMs = parseRetryAfter(result.retryAfter);
   const err = new WebhookAttemptFailedError(result.error ?? `receiver answered ${status}`, retryAfterMs);
   const last = job.attemptsMade + 1 >= WEBHOOK_ATTEMPTS;
-  const nextAttemptAt = last ? null : new Date(Date.now() + webhookDelay(job.attemptsMade + 1, err));
-  await db.$transaction([
-    db.webhookDelivery.update({
-      where: { id: deliveryId },
-      data: { lastStatusCode: status ?? null, nextAttemptAt, ...(last && { status: 'failed' }) },
-    }),
-    db.webhookEndpoint.update({
-      where: { id: endpoint.id },
-      data: { failureCount: { increment: 1 }, ...(endpoint.firstFailureAt === null && { firstFailureAt: new Date() }) },
-    }),
-  ]);
+  // The same delay BullMQ's strategy computes for this job (same key, same error), from about the
+  // same instant: what GET deliveries shows is when the retry runs.
+  const nextAttemptAt = last ? null : new Date(Date.now() + webhookDelay(job.attemptsMade + 1, deliveryId, err));
+  await db.webhookDelivery.update({
+    where: { id: deliveryId },
+    data: { lastStatusCode: status ?? null, nextAttemptAt, ...(last && { status: 'failed' }) },
+  });
   logger.warn('webhook.attempt_failed', { ...log, last });
   if (last) throw new UnrecoverableError(err.message);
   throw err;
+}
+
+/**
+ * Counts a failed attempt against its endpoint, in one statement so concurrent deliveries cannot
+ * lose a count or resurrect a streak a success just closed. The streak (`first_failure_at`) goes
+ * on while failures follow each other within FAILURE_STREAK_GAP_MS; a failure after a longer quiet
+ * spell, or the first since a success, starts a new one. Returns the streak after this failure.
+ */
+async function recordEndpointFailure(db: Db, endpointId: string, at: Date) {
+  const quietSince = new Date(at.getTime() - FAILURE_STREAK_GAP_MS);
+  const rows = await db.$queryRaw<{ first_failure_at: Date; failure_count: number }[]>`
+    UPDATE "webhook_endpoints"
+       SET "first_failure_at" = CASE WHEN "first_failure_at" IS NULL OR "last_failure_at" IS NULL OR "last_failure_at" < ${quietSince}::timestamptz
+                                     THEN ${at}::timestamptz ELSE "first_failure_at" END,
+           "failure_count" = CASE WHEN "first_failure_at" IS NULL OR "last_failure_at" IS NULL OR "last_failure_at" < ${quietSince}::timestamptz
+                                  THEN 1 ELSE "failure_count" + 1 END,
+           "last_failure_at" = GREATEST("last_failure_at", ${at}::timestamptz),
+           "updated_at" = now()
+     WHERE "id" = ${endpointId}::uuid
+    RETURNING "first_failure_at", "failure_count"`;
+  const row = rows[0];
+  return row && { firstFailureAt: row.first_failure_at, failureCount: row.failure_count };
 }

@@ -16,6 +16,7 @@ const PUBLIC_FIELDS = {
   disabledReason: true,
   failureCount: true,
   firstFailureAt: true,
+  lastFailureAt: true,
   createdAt: true,
   updatedAt: true,
 } as const;
@@ -168,20 +169,23 @@ export async function listWebhookDeliveries(clinicId: string, id: string, q: Lis
 
 /**
  * Sends a pending or failed delivery again under the same id (`webhook-id`), so a receiver that did
- * get it deduplicates it. 409 when it was delivered, or when the endpoint is disabled.
+ * get it deduplicates it. 409 when it was delivered, when the endpoint is disabled, or while an
+ * attempt is being sent (its outcome decides what comes next; ask again once it is recorded).
  */
 export async function retryWebhookDelivery(clinicId: string, id: string, deliveryId: string) {
   assertEnabled(await ownEndpoint(clinicId, id));
   const db = await getDb();
   const delivery = await db.webhookDelivery.findFirst({ where: { id: deliveryId, endpointId: id }, select: { id: true, status: true } });
   if (!delivery) throw new NotFoundError('Webhook delivery not found');
-  if (delivery.status === 'delivered') throw new ConflictError('The delivery was already delivered', { deliveryId, reason: 'already_delivered' });
-  const { count } = await db.webhookDelivery.updateMany({
-    where: { id: deliveryId, status: { not: 'delivered' } },
-    data: { status: 'pending', nextAttemptAt: null },
+  const delivered = () => new ConflictError('The delivery was already delivered', { deliveryId, reason: 'already_delivered' });
+  if (delivery.status === 'delivered') throw delivered();
+  await enqueueDeliveryNow(deliveryId, async () => {
+    const { count } = await db.webhookDelivery.updateMany({
+      where: { id: deliveryId, status: { not: 'delivered' } },
+      data: { status: 'pending', nextAttemptAt: null },
+    });
+    if (count === 0) throw delivered();
   });
-  if (count === 0) throw new ConflictError('The delivery was already delivered', { deliveryId, reason: 'already_delivered' });
-  await enqueueDeliveryNow(deliveryId);
   return { deliveryId, status: 'pending' as const };
 }
 

@@ -7,9 +7,10 @@ import ipaddr from 'ipaddr.js';
  * SSRF guard for webhook URLs. A receiver must be a public unicast address: loopback, private,
  * link-local (cloud metadata 169.254.169.254 included), unspecified, CGNAT, multicast, broadcast,
  * reserved and every IPv6 form that embeds such an IPv4 address (IPv4-mapped, NAT64, 6to4,
- * IPv4-compatible) are refused. Checked at registration (`assertSafeWebhookUrl`) and again at send
- * time on the address actually connected to (`guardedLookup` as node:http's `lookup` option, plus
- * `checkAddress` for literal hosts, which Node connects to without a lookup).
+ * IPv4-compatible) are refused, and so is the NAT64 local-use prefix as a whole. Checked at
+ * registration (`assertSafeWebhookUrl`) and again at send time on the address actually connected
+ * to (`guardedLookup` as node:http's `lookup` option, plus `checkAddress` for literal hosts, which
+ * Node connects to without a lookup).
  */
 
 /** Resolves a host name to every address, like `dns.lookup(host, { all: true })`. Injectable for tests. */
@@ -43,6 +44,7 @@ export function checkAddress(address: string, { allowLoopback }: Pick<GuardOptio
   }
   if (ip.kind() === 'ipv6') {
     const v6 = ip as ipaddr.IPv6;
+    if (v6.match(NAT64_LOCAL_USE)) return 'NAT64 local-use address (64:ff9b:1::/48): the IPv4 address it reaches depends on the local translator';
     const range = v6.range();
     const embedded = embeddedIPv4(v6, range);
     if (embedded) {
@@ -57,7 +59,23 @@ export function checkAddress(address: string, { allowLoopback }: Pick<GuardOptio
   return range === 'unicast' ? null : `${range} address`;
 }
 
-/** The IPv4 address an IPv6 address carries (mapped, translated, NAT64, 6to4, compatible), if any. */
+/**
+ * The NAT64 local-use prefix (RFC 8215), refused whole. Where its addresses carry the IPv4 address
+ * depends on the prefix length the local translator was configured with, anything from /48 to /96
+ * inside it (RFC 6052 section 2.2: for /48, bits 48..63 and 72..87 around the u-octet; for /96, the
+ * last 32 bits), and we cannot know which. Decoding it one way lets an address that reads as public
+ * in that layout reach 127.0.0.1 or 169.254.169.254 through a translator using another, so no
+ * decoding is safe. The cost: a worker on an IPv6-only network whose DNS64 synthesises local-use
+ * addresses cannot reach IPv4-only receivers; such a network must translate with the well-known
+ * prefix 64:ff9b::/96 (checked like any embedded IPv4 address) or give the worker IPv4.
+ */
+const NAT64_LOCAL_USE = ipaddr.IPv6.parseCIDR('64:ff9b:1::/48');
+
+/**
+ * The IPv4 address an IPv6 address carries (mapped, translated, NAT64, 6to4, compatible), if any.
+ * ipaddr.js's `rfc6052` range also covers 64:ff9b:1::/48, refused before this is called; what is
+ * left is the well-known prefix 64:ff9b::/96, always a /96: the IPv4 address is the last 32 bits.
+ */
 function embeddedIPv4(ip: ipaddr.IPv6, range: string): ipaddr.IPv4 | null {
   const p = ip.parts;
   const last32 = () => new ipaddr.IPv4([p[6]! >> 8, p[6]! & 0xff, p[7]! >> 8, p[7]! & 0xff]);

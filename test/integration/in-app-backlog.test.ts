@@ -3,7 +3,9 @@
  * clinic's notices nobody received yet that match its scope, oldest first, bounded, none older than
  * the maximum age (those are skipped); each notice is marked sent once its push succeeded, failed
  * with the error otherwise; two deliveries at once never push the same notice twice (row locks,
- * SKIP LOCKED). The Management API is a local stand-in (AWS is the one thing faked).
+ * SKIP LOCKED); a notice no longer true (appointment cancelled or moved since) is skipped, never
+ * pushed; a notice's sockets are pushed to at once, under one deadline, at most a capped number.
+ * The Management API is a local stand-in (AWS is the one thing faked).
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -65,8 +67,13 @@ async function setup() {
       data: { clinicId: clinic.clinicId, professionalId, patientId: patient.id, startsAt, endsAt, blockStartsAt: startsAt, blockEndsAt: endsAt },
     });
   };
-  /** A notice as lib/notifications records it, created `ageMs` ago. */
-  const notice = async (appointmentId: string | null, ageMs: number, channel: 'in_app' | 'email' = 'in_app') =>
+  /** A notice as lib/notifications records it, created `ageMs` ago (a confirmation without start time unless told). */
+  const notice = async (
+    appointmentId: string | null,
+    ageMs: number,
+    channel: 'in_app' | 'email' = 'in_app',
+    extra: { kind?: string; startsAt?: Date; controlId?: string } = {},
+  ) =>
     db.notification.create({
       data: {
         clinicId: clinic.clinicId,
@@ -76,15 +83,22 @@ async function setup() {
         channel,
         dedupeKey: `test:${randomUUID()}`,
         createdAt: new Date(Date.now() - ageMs),
+        ...extra,
       },
     });
   /** A socket row as $connect and subscribe leave it, pushing to the stand-in. */
-  const socket = async (scope: string, apiKeyId = key.id) => {
+  const socket = async (scope: string, apiKeyId = key.id, connectedAt?: Date) => {
     const connectionId = `c${randomUUID().slice(0, 12)}=`;
-    await db.socketConnection.create({ data: { connectionId, clinicId: clinic.clinicId, apiKeyId, endpoint: api.endpoint, scope } });
+    await db.socketConnection.create({ data: { connectionId, clinicId: clinic.clinicId, apiKeyId, endpoint: api.endpoint, scope, connectedAt } });
     return { connectionId, endpoint: api.endpoint, clinicId: clinic.clinicId, scope };
   };
-  return { clinicId: clinic.clinicId, db, proA, proB, keyId: key.id, appointment, notice, socket };
+  /** Moves an appointment by `ms` (as a reschedule does, without its notices). */
+  const move = (id: string, startsAt: Date, ms: number) => {
+    const [from, to] = [new Date(startsAt.getTime() + ms), new Date(startsAt.getTime() + ms + 30 * 60_000)];
+    return db.appointment.update({ where: { id }, data: { startsAt: from, endsAt: to, blockStartsAt: from, blockEndsAt: to } });
+  };
+  const cancel = (id: string) => db.appointment.update({ where: { id }, data: { status: 'cancelled' } });
+  return { clinicId: clinic.clinicId, db, proA, proB, patientId: patient.id, keyId: key.id, appointment, notice, socket, move, cancel };
 }
 
 type NoticeRow = { status: string; attempts: number; skip_reason: string | null; last_error: string | null; sent_at: Date | null };
@@ -106,7 +120,7 @@ describe('in-app notices pushed to a new subscriber', () => {
     const otherClinic = await (await setup()).notice(null, HOUR);
 
     const mine = await s.socket(s.proA.id);
-    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 2, failed: 0, expired: 1 });
+    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 2, failed: 0, expired: 1, stale: 0 });
     expect(api.posted(mine.connectionId)).toEqual([
       { type: 'notification', notificationId: older.id, kind: 'confirmation', appointmentId: a2.id, controlId: null },
       { type: 'notification', notificationId: newer.id, kind: 'confirmation', appointmentId: a1.id, controlId: null },
@@ -122,8 +136,8 @@ describe('in-app notices pushed to a new subscriber', () => {
     expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: 1 });
     expect(pushedIds(whole.connectionId)).toEqual([otherPro.id]);
     // Nothing is sent twice.
-    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 0, failed: 0, expired: 0 });
-    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 0, failed: 0, expired: 0 });
+    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 0 });
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(3);
   });
 
@@ -146,13 +160,13 @@ describe('in-app notices pushed to a new subscriber', () => {
 
     const failing = await s.socket('clinic');
     api.failing.add(failing.connectionId);
-    expect(await lib.inApp.deliverBacklog(failing)).toEqual({ sent: 0, failed: 1, expired: 0 });
+    expect(await lib.inApp.deliverBacklog(failing)).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
     expect(await row(n1.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.any(String), sent_at: null });
     expect(await row(n2.id)).toMatchObject({ status: 'pending', attempts: 0 });
 
     const gone = await s.socket('clinic');
     api.gone.add(gone.connectionId);
-    expect(await lib.inApp.deliverBacklog(gone)).toEqual({ sent: 0, failed: 1, expired: 0 });
+    expect(await lib.inApp.deliverBacklog(gone)).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
     expect(await row(n1.id)).toMatchObject({ status: 'failed', attempts: 2, last_error: 'connection gone (410)' });
     expect(await s.db.socketConnection.findUnique({ where: { connectionId: gone.connectionId } })).toBeNull();
 
@@ -208,7 +222,7 @@ describe("in-app notices on an appointment's event", () => {
     const revokedKey = await s.db.apiKey.create({ data: { clinicId: s.clinicId, name: 'old', prefix: randomUUID().slice(0, 12), keyHash: '0'.repeat(64), revokedAt: new Date() } });
     const revoked = await s.socket('clinic', revokedKey.id);
 
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, expired: 0 });
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 0 });
     expect(pushedIds(whole.connectionId)).toEqual([na.id]);
     expect(pushedIds(mine.connectionId)).toEqual([na.id]);
     expect(pushedIds(others.connectionId)).toEqual([]);
@@ -218,5 +232,124 @@ describe("in-app notices on an appointment's event", () => {
     // Sent once: the event again pushes nothing.
     expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 0 });
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(2);
+  });
+});
+
+describe('in-app notices no longer true', () => {
+  /**
+   * One appointment each: `kept` (its reminder still true), `cancelled` (a reminder and a confirmation
+   * made before the cancellation, and the cancellation notice), `moved` (a reminder for the old time,
+   * and the reschedule notice for the new one).
+   */
+  async function staleSetup() {
+    const s = await setup();
+    const [kept, cancelled, moved] = [await s.appointment(s.proA.id), await s.appointment(s.proA.id), await s.appointment(s.proA.id)];
+    const reminder = (a: { id: string; startsAt: Date }, ageMs: number) => s.notice(a.id, ageMs, 'in_app', { kind: 'reminder', startsAt: a.startsAt });
+    const n = {
+      kept: await reminder(kept, 6 * HOUR),
+      cancelledReminder: await reminder(cancelled, 5 * HOUR),
+      cancelledConfirmation: await s.notice(cancelled.id, 4 * HOUR, 'in_app', { startsAt: cancelled.startsAt }),
+      movedReminder: await reminder(moved, 3 * HOUR),
+    };
+    await s.cancel(cancelled.id);
+    const after = await s.move(moved.id, moved.startsAt, HOUR);
+    const cancellation = await s.notice(cancelled.id, 2 * HOUR, 'in_app', { kind: 'cancellation', startsAt: cancelled.startsAt });
+    const reschedule = await s.notice(moved.id, 1 * HOUR, 'in_app', { kind: 'reschedule', startsAt: after.startsAt });
+    return { s, kept, cancelled, moved, n: { ...n, cancellation, reschedule } };
+  }
+
+  async function expectSkipped(n: Awaited<ReturnType<typeof staleSetup>>['n']) {
+    for (const id of [n.cancelledReminder.id, n.cancelledConfirmation.id]) expect(await row(id)).toMatchObject({ status: 'skipped', skip_reason: 'not_active', attempts: 0, sent_at: null });
+    expect(await row(n.movedReminder.id)).toMatchObject({ status: 'skipped', skip_reason: 'moved', attempts: 0, sent_at: null });
+  }
+
+  it('on a subscribe: skipped with the reason and never pushed; the cancellation and the reschedule still are', async () => {
+    const { s, n } = await staleSetup();
+    const whole = await s.socket('clinic');
+    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 3, failed: 0, expired: 0, stale: 3 });
+    expect(pushedIds(whole.connectionId)).toEqual([n.kept.id, n.cancellation.id, n.reschedule.id]);
+    await expectSkipped(n);
+    // Skipped for good: the next subscriber gets nothing either.
+    const next = await s.socket(s.proA.id);
+    expect(await lib.inApp.deliverBacklog(next)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 0 });
+  });
+
+  it("on the appointment's event: skipped with the reason and never pushed; the cancellation and the reschedule still are", async () => {
+    const { s, cancelled, moved, n } = await staleSetup();
+    const whole = await s.socket('clinic');
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, cancelled.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 2 });
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, moved.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 1 });
+    expect(pushedIds(whole.connectionId)).toEqual([n.cancellation.id, n.reschedule.id]);
+    await expectSkipped(n);
+    expect(await row(n.kept.id)).toMatchObject({ status: 'pending' });
+  });
+});
+
+describe("a notice's pushes", () => {
+  /**
+   * Runs `fn` while noting when each call reaches the stand-in, which answers `delayMs` after:
+   * pushes made one after another arrive a full delay (or deadline) apart; pushes made in parallel
+   * all arrive within one.
+   */
+  async function arrivalsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; spreadMs: number; count: number }> {
+    const arrivals: number[] = [];
+    const record = api.calls.push.bind(api.calls);
+    api.calls.push = (...items) => {
+      arrivals.push(performance.now());
+      return record(...items);
+    };
+    try {
+      const result = await fn();
+      return { result, spreadMs: Math.max(...arrivals) - Math.min(...arrivals), count: arrivals.length };
+    } finally {
+      api.calls.push = record;
+    }
+  }
+
+  it('go to all its sockets at once: every push is in flight before the first is answered', async () => {
+    const s = await setup();
+    const a = await s.appointment(s.proA.id);
+    const n = await s.notice(a.id, HOUR);
+    const sockets = [];
+    for (let i = 0; i < 12; i++) sockets.push(await s.socket(i % 2 ? 'clinic' : s.proA.id));
+    api.delayMs = 1_000;
+    const { result, spreadMs, count } = await arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
+    expect(result).toEqual({ sent: 1, failed: 0, expired: 0, stale: 0 });
+    for (const socket of sockets) expect(pushedIds(socket.connectionId)).toEqual([n.id]);
+    expect(count).toBe(sockets.length);
+    expect(spreadMs).toBeLessThan(api.delayMs);
+    expect(await row(n.id)).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
+  it('share one deadline: a Management API that hangs fails the notice once, and the next delivery works', async () => {
+    const s = await setup();
+    const a = await s.appointment(s.proA.id);
+    const n = await s.notice(a.id, HOUR);
+    const sockets = [await s.socket('clinic'), await s.socket('clinic'), await s.socket(s.proA.id)];
+    api.delayMs = 3_000; // longer than the deadline (2 s)
+    const { result, spreadMs, count } = await arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
+    expect(result).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
+    // All made at once, before the deadline cut any of them off.
+    expect(count).toBe(sockets.length);
+    expect(spreadMs).toBeLessThan(2_000);
+    expect(await row(n.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.any(String) });
+    api.delayMs = 0;
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
+    expect(await row(n.id)).toMatchObject({ status: 'sent', attempts: 2, last_error: null });
+  });
+
+  it('reach at most the target cap, the longest-connected sockets first', async () => {
+    const s = await setup();
+    const a = await s.appointment(s.proA.id);
+    const n = await s.notice(a.id, HOUR);
+    const cap = lib.inApp.IN_APP_MAX_TARGETS;
+    const t0 = Date.now() - HOUR;
+    const sockets = [];
+    for (let i = 0; i < cap + 2; i++) sockets.push(await s.socket('clinic', s.keyId, new Date(t0 + i * 1_000)));
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
+    expect(api.calls.filter((c) => c.method === 'POST').map((c) => c.connectionId).sort()).toEqual(
+      sockets.slice(0, cap).map((c) => c.connectionId).sort(),
+    );
+    expect(await row(n.id)).toMatchObject({ status: 'sent' });
   });
 });

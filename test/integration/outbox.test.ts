@@ -16,6 +16,7 @@ let pg: Client;
 type Container = {
   appointments: typeof import('../../lib/appointments/service');
   outbox: typeof import('../../lib/outbox/outbox');
+  relay: typeof import('../../lib/outbox/relay');
   processors: typeof import('../../lib/outbox/processors');
   queues: typeof import('../../lib/queues/queues');
   schedulers: typeof import('../../worker/schedulers');
@@ -32,6 +33,7 @@ beforeAll(async () => {
   c = {
     appointments: await import('../../lib/appointments/service'),
     outbox: await import('../../lib/outbox/outbox'),
+    relay: await import('../../lib/outbox/relay'),
     processors: await import('../../lib/outbox/processors'),
     queues: await import('../../lib/queues/queues'),
     schedulers: await import('../../worker/schedulers'),
@@ -124,17 +126,17 @@ it('Redis down during a booking: the booking succeeds, the event waits; after Re
   expect(ev!.last_error).toEqual(expect.any(String));
 
   // While Redis is down the relay cannot publish either, and says so without throwing.
-  expect(await c.outbox.relayOutbox({ olderThanMs: 0 })).toMatchObject({ published: 0 });
+  expect(await c.relay.relayOutbox({ olderThanMs: 0 })).toMatchObject({ published: 0 });
 
   await proxy.up();
-  const pass = await c.outbox.relayOutbox({ olderThanMs: 0 });
+  const pass = await c.relay.relayOutbox({ olderThanMs: 0 });
   expect(pass.published).toBeGreaterThanOrEqual(1);
   const [published] = await events(appt.id);
   expect(published!.published_at).toBeInstanceOf(Date);
   expect(await domainJobsFor(ev!.id)).toHaveLength(1);
 
   // Another pass finds nothing of it: still exactly one job.
-  await c.outbox.relayOutbox({ olderThanMs: 0 });
+  await c.relay.relayOutbox({ olderThanMs: 0 });
   expect(await domainJobsFor(ev!.id)).toHaveLength(1);
 
   // The reminders the request could not schedule come with the event: processing it (twice,
@@ -143,7 +145,11 @@ it('Redis down during a booking: the booking succeeds, the event waits; after Re
   expect(await q.getJob(`reminder:${appt.id}:120`)).toBeUndefined();
   const job = { queue: 'agenda' as const, name: 'domain.event' as const, id: ev!.id, data: { eventId: ev!.id }, attemptsMade: 0, mode: 'inline' as const };
   expect(await c.processors.processDomainEvent(job)).toEqual({ eventId: ev!.id, type: 'appointment.created' });
+  const processedAt = (await pg.query('SELECT processed_at FROM outbox_events WHERE id = $1', [ev!.id])).rows[0].processed_at;
+  expect(processedAt).toBeInstanceOf(Date);
   expect(await c.processors.processDomainEvent(job)).toEqual({ eventId: ev!.id, type: 'appointment.created' });
+  // The first run's mark stands.
+  expect((await pg.query('SELECT processed_at FROM outbox_events WHERE id = $1', [ev!.id])).rows[0].processed_at).toEqual(processedAt);
   expect(await q.getJob(`reminder:${appt.id}:120`)).toBeDefined();
   expect(await q.getJob(`reminder:${appt.id}:1440`)).toBeDefined();
 });
@@ -160,5 +166,5 @@ it('the worker schedules the relay, the expiry scan, the no-show sweep and the s
   expect(await q.getJobScheduler('sockets-sweep')).toMatchObject({ name: 'sockets.sweep', every: 3_600_000 });
   expect(await q.getJobSchedulersCount()).toBe(4);
   const relay = await c.processors.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
-  expect(relay).toEqual({ found: expect.any(Number), published: expect.any(Number) });
+  expect(relay).toEqual({ found: expect.any(Number), published: expect.any(Number), redriven: expect.any(Number) });
 });

@@ -1,17 +1,18 @@
+import { DateTime } from 'luxon';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
 
-type Renewals = typeof import('../../lib/renewals/service');
+type Renewals = typeof import('../../lib/renewals/service') & typeof import('../../lib/renewals/scan') & typeof import('../../lib/renewals/window');
 let renewals: Renewals;
 let controls: typeof import('../../functions/http/controls');
 let getDb: typeof import('../../lib/db/client').getDb;
 let pg: Client;
 
 beforeAll(async () => {
-  renewals = require('../../lib/renewals/service');
+  renewals = { ...require('../../lib/renewals/service'), ...require('../../lib/renewals/scan'), ...require('../../lib/renewals/window') };
   controls = require('../../functions/http/controls');
   getDb = require('../../lib/db/client').getDb;
   pg = new Client({ connectionString: TEST_DATABASE_URL });
@@ -24,6 +25,17 @@ afterAll(async () => {
 
 const DAY = 86_400_000;
 const days = (n: number) => new Date(Date.now() + n * DAY);
+
+/**
+ * Clinics of this file live in zones without DST that other test files do not use, so a pass for
+ * them (which scans every clinic at that local hour) leaves other files' clinics alone.
+ */
+const ZONE = 'Asia/Kathmandu'; // +05:45
+const OTHER_ZONE = 'Atlantic/Cape_Verde'; // -01:00
+/** Today's hh:15 in `zone`: the instant of that zone's pass for local hour `hour` (default 3, the setting's default). */
+const passAt = (zone: string, hour = 3) => DateTime.now().setZone(zone).set({ hour, minute: 15, second: 0, millisecond: 0 }).toJSDate();
+/** The daily pass of `zone`'s clinics. */
+const scan = (zone = ZONE) => renewals.scanRenewals({ now: passAt(zone) });
 
 /** A package written straight to the table (the create route refuses past dates and fixed statuses). */
 async function newControl(
@@ -62,12 +74,12 @@ async function eventsOf(clinicId: string, type: string) {
 
 describe('renewals', () => {
   it('renews an exhausted automatic package once: same quota, next period, linked, old marked renewed', async () => {
-    const { clinicId } = await newClinic();
+    const { clinicId } = await newClinic(ZONE);
     const pro = await newProfessional(clinicId);
     const old = await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', sessionsTotal: 6, validFrom: days(-10), validUntil: days(20), professionalId: pro.id });
 
-    await renewals.scanRenewals();
-    await renewals.scanRenewals(); // a second run changes nothing
+    await scan();
+    await scan(); // a second run changes nothing
 
     const next = await successorsOf(old.id);
     expect(next).toHaveLength(1);
@@ -111,28 +123,28 @@ describe('renewals', () => {
     expect(await eventsOf(clinicId, 'control.renewed')).toHaveLength(1);
   });
 
-  it('renews once when two scans run at once', async () => {
-    const { clinicId } = await newClinic();
+  it('renews once when two scans run at once (in one process; test/e2e/renewal-race.test.ts races two workers)', async () => {
+    const { clinicId } = await newClinic(ZONE);
     const exhausted = await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(15) });
     const expiring = await newControl(clinicId, { renewalPolicy: 'automatic', validUntil: days(3) });
     const later = await newControl(clinicId, { renewalPolicy: 'automatic', validUntil: days(40) });
-    await Promise.all([renewals.scanRenewals(), renewals.scanRenewals()]);
+    await Promise.all([scan(), scan()]);
     expect(await successorsOf(exhausted.id)).toHaveLength(1);
     expect(await successorsOf(expiring.id)).toHaveLength(1);
     expect(await successorsOf(later.id)).toHaveLength(0);
     expect(await eventsOf(clinicId, 'control.renewed')).toHaveLength(2);
     // The successor of the expiring one starts in the future: the next scan leaves it alone.
-    await renewals.scanRenewals();
+    await scan();
     const [succ] = await successorsOf(expiring.id);
     expect(await successorsOf(succ.id)).toHaveLength(0);
   });
 
   it('opens exactly one renewal request for a manual package and creates no successor', async () => {
-    const { clinicId } = await newClinic();
+    const { clinicId } = await newClinic(ZONE);
     const exhausted = await newControl(clinicId, { renewalPolicy: 'manual', status: 'exhausted', validUntil: days(15) });
     const expiring = await newControl(clinicId, { renewalPolicy: 'manual', validUntil: days(2) });
-    await Promise.all([renewals.scanRenewals(), renewals.scanRenewals()]);
-    await renewals.scanRenewals();
+    await Promise.all([scan(), scan()]);
+    await scan();
 
     const { rows } = await pg.query<{ control_id: string; status: string; reason: string }>(
       'SELECT control_id, status, reason FROM renewal_requests WHERE clinic_id = $1 ORDER BY reason',
@@ -163,14 +175,92 @@ describe('renewals', () => {
     expect(renewals.renewalHorizon(now, 'Asia/Tokyo', 7).toISOString()).toBe('2026-03-17T15:00:00.000Z');
     expect(renewals.renewalHorizon(now, 'Not/AZone', 7).toISOString()).toBe('2026-03-17T03:00:00.000Z');
 
-    const { clinicId } = await newClinic('Asia/Tokyo');
-    const { DateTime } = await import('luxon');
-    const today = DateTime.now().setZone('Asia/Tokyo').startOf('day');
+    const { clinicId } = await newClinic(ZONE);
+    const today = DateTime.now().setZone(ZONE).startOf('day');
     const lastDay = await newControl(clinicId, { renewalPolicy: 'automatic', validUntil: today.plus({ days: 7 }).endOf('day').toJSDate() });
     const dayAfter = await newControl(clinicId, { renewalPolicy: 'automatic', validUntil: today.plus({ days: 8, minutes: 1 }).toJSDate() });
-    await renewals.scanRenewals();
+    await scan();
     expect(await successorsOf(lastDay.id)).toHaveLength(1);
     expect(await successorsOf(dayAfter.id)).toHaveLength(0);
+  });
+
+  it('an hourly pass scans only the clinics whose own local hour is the configured one', async () => {
+    const here = await newClinic(ZONE);
+    const there = await newClinic(OTHER_ZONE);
+    const mine = await newControl(here.clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
+    const theirs = await newControl(there.clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
+
+    // 02:15 and 04:15 in ZONE: not its hour; 03:15 in ZONE is 20:30 in OTHER_ZONE.
+    await renewals.scanRenewals({ now: passAt(ZONE, 2) });
+    await renewals.scanRenewals({ now: passAt(ZONE, 4) });
+    expect(await successorsOf(mine.id)).toHaveLength(0);
+    const pass = await scan(ZONE);
+    expect(pass.localHour).toBe(3);
+    expect(await successorsOf(mine.id)).toHaveLength(1);
+    expect(await successorsOf(theirs.id)).toHaveLength(0);
+
+    await scan(OTHER_ZONE);
+    expect(await successorsOf(theirs.id)).toHaveLength(1);
+    // Another hour when asked for it (the scheduler stamps RENEWAL_SCAN_LOCAL_HOUR on the job).
+    const late = await newControl(here.clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
+    await renewals.scanRenewals({ now: passAt(ZONE, 22), localHour: 22 });
+    expect(await successorsOf(late.id)).toHaveLength(1);
+    await expect(renewals.scanRenewals({ localHour: 24 })).rejects.toThrow('not 0-23');
+
+    // Which zones are due; an invalid stored zone counts as the product's default.
+    const at = new Date('2026-03-10T06:15:00Z'); // 03:15 in São Paulo, 15:15 in Tokyo, 12:00 in Kathmandu
+    expect(renewals.zonesAtLocalHour(['America/Sao_Paulo', 'Asia/Tokyo', 'Not/AZone', ZONE], at, 3)).toEqual(['America/Sao_Paulo', 'Not/AZone']);
+    expect(renewals.zonesAtLocalHour(['America/Sao_Paulo', 'Asia/Tokyo', ZONE], at, 12)).toEqual([ZONE]);
+  });
+
+  it('leaves packages that ended (or ran out) before the lookback alone and stores them expired', async () => {
+    const { clinicId } = await newClinic(ZONE);
+    const now = passAt(ZONE);
+    // RENEWAL_LOOKBACK_DAYS = 30: the window starts at local midnight 30 days before today.
+    const since = DateTime.fromJSDate(now).setZone(ZONE).startOf('day').minus({ days: 30 });
+    const at = (d: DateTime) => d.toJSDate();
+    const c = {
+      autoLongAgo: await newControl(clinicId, { renewalPolicy: 'automatic', validFrom: at(since.minus({ days: 400 })), validUntil: at(since.minus({ days: 370 })) }),
+      autoJustBefore: await newControl(clinicId, { renewalPolicy: 'automatic', validFrom: at(since.minus({ days: 10 })), validUntil: at(since.minus({ milliseconds: 1 })) }),
+      autoFirstDay: await newControl(clinicId, { renewalPolicy: 'automatic', validFrom: at(since.minus({ days: 10 })), validUntil: at(since) }),
+      manualLongAgo: await newControl(clinicId, { renewalPolicy: 'manual', validFrom: at(since.minus({ days: 100 })), validUntil: at(since.minus({ days: 60 })) }),
+      manualRecent: await newControl(clinicId, { renewalPolicy: 'manual', validFrom: days(-40), validUntil: days(-5) }),
+      exhaustedEnded: await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validFrom: at(since.minus({ days: 90 })), validUntil: at(since.minus({ days: 1 })) }),
+      exhaustedLongAgo: await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validFrom: days(-300), validUntil: days(60) }),
+      exhaustedRecently: await newControl(clinicId, { renewalPolicy: 'manual', status: 'exhausted', validFrom: days(-300), validUntil: days(60) }),
+    };
+    // When they ran out (the booking that used the last session stamps updated_at).
+    await pg.query('UPDATE appointment_controls SET updated_at = $2 WHERE id = $1', [c.exhaustedLongAgo.id, at(since.minus({ days: 1 }))]);
+    await pg.query('UPDATE appointment_controls SET updated_at = $2 WHERE id = $1', [c.exhaustedRecently.id, at(since.plus({ days: 28 }))]);
+
+    const result = await renewals.scanRenewals({ now });
+    expect(result.expired).toBeGreaterThanOrEqual(4);
+    await scan(); // a second pass changes nothing
+
+    const outcome: Record<string, { status: string; successors: number }> = {};
+    for (const [name, row] of Object.entries(c)) outcome[name] = { status: await statusOf(row.id), successors: (await successorsOf(row.id)).length };
+    expect(outcome).toEqual({
+      autoLongAgo: { status: 'expired', successors: 0 },
+      autoJustBefore: { status: 'expired', successors: 0 },
+      autoFirstDay: { status: 'renewed', successors: 1 },
+      manualLongAgo: { status: 'expired', successors: 0 },
+      manualRecent: { status: 'active', successors: 0 },
+      exhaustedEnded: { status: 'expired', successors: 0 },
+      exhaustedLongAgo: { status: 'exhausted', successors: 0 },
+      exhaustedRecently: { status: 'exhausted', successors: 0 },
+    });
+    // An ended package's next period starts at the pass, not back when it ended.
+    const [next] = await successorsOf(c.autoFirstDay.id);
+    expect(next.valid_from.getTime()).toBe(now.getTime());
+    const { rows } = await pg.query<{ control_id: string; reason: string }>('SELECT control_id, reason FROM renewal_requests WHERE clinic_id = $1', [clinicId]);
+    expect(rows.sort((a, b) => a.reason.localeCompare(b.reason))).toEqual([
+      { control_id: c.exhaustedRecently.id, reason: 'exhausted' },
+      { control_id: c.manualRecent.id, reason: 'expiring' },
+    ]);
+    expect(await eventsOf(clinicId, 'control.renewed')).toHaveLength(1);
+    // Expired ones still renew by hand, from now.
+    const byHand = await renewals.renewControl(clinicId, c.autoLongAgo.id, { by: 'manual' });
+    expect(byHand.created).toBe(true);
   });
 
   it('POST /v1/controls/{id}/renew: 201 with the new package, 409 naming the successor, 404 for another clinic', async () => {
@@ -195,7 +285,7 @@ describe('renewals', () => {
     expect(await successorsOf(old.id)).toHaveLength(1);
   });
 
-  it('registers the daily renewal scan once on the renovacao queue, however often workers start', async () => {
+  it('registers the hourly renewal pass once on the renovacao queue, however often workers start', async () => {
     const { startSchedulers, RENEWAL_SCAN_SCHEDULER_ID } = require('../../worker/schedulers') as typeof import('../../worker/schedulers');
     const { getRenovacaoQueue, getAgendaQueue } = require('../../lib/queues/queues') as typeof import('../../lib/queues/queues');
     await Promise.all([startSchedulers(), startSchedulers()]);
@@ -203,11 +293,15 @@ describe('renewals', () => {
     const renovacao = await getRenovacaoQueue();
     const schedulers = await renovacao.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
-    expect(schedulers[0]).toMatchObject({ key: RENEWAL_SCAN_SCHEDULER_ID, name: 'renewals.scan', pattern: '15 3 * * *', tz: 'America/Sao_Paulo' });
+    expect(schedulers[0]).toMatchObject({ key: RENEWAL_SCAN_SCHEDULER_ID, name: 'renewals.scan', pattern: '15 * * * *', tz: 'UTC', template: { data: { localHour: 3 } } });
     const agenda = await getAgendaQueue();
     expect((await agenda.getJobSchedulers()).map((s) => s.key)).not.toContain(RENEWAL_SCAN_SCHEDULER_ID);
     // The scheduled job is the one the registry runs on that queue.
     const delayed = await renovacao.getDelayed();
-    expect(delayed.map((j) => j.name)).toEqual(['renewals.scan']);
+    expect(delayed.map((j) => [j.name, j.data])).toEqual([['renewals.scan', { localHour: 3 }]]);
+    // Due at the next hh:15 UTC, within the hour.
+    const due = delayed[0]!.timestamp + delayed[0]!.delay;
+    expect(new Date(due).getUTCMinutes()).toBe(15);
+    expect(due - Date.now()).toBeLessThanOrEqual(3_600_000);
   });
 });

@@ -213,35 +213,67 @@ describe('deliveries, retry, replay, ping', () => {
 });
 
 describe('sustained failure', () => {
-  it('disables the endpoint on the next failure after 5 days failing, with a webhook.endpoint_disabled event', async () => {
+  const HOUR = 3_600_000;
+  const endpointRow = async (id: string) => (await db()).webhookEndpoint.findUniqueOrThrow({ where: { id } });
+
+  // Continuous: the last failure is within the streak gap (26 h: 10 h x 1.2, or a Retry-After
+  // capped at 24 h, plus 2 h), so the streak that began 121 h ago goes on.
+  it.each([1, 25])('disables the endpoint on a failure after 5 days failing continuously (last failure %i h before)', async (lastHoursAgo) => {
     const { clinic, endpoint } = await newEndpoint();
     const d = await db();
-    await d.webhookEndpoint.update({ where: { id: endpoint.id }, data: { firstFailureAt: new Date(Date.now() - 121 * 3_600_000), failureCount: 40 } });
+    const since = new Date(Date.now() - 121 * HOUR);
+    await d.webhookEndpoint.update({ where: { id: endpoint.id }, data: { firstFailureAt: since, lastFailureAt: new Date(Date.now() - lastHoursAgo * HOUR), failureCount: 40 } });
     const deliveryId = await ping(endpoint.id, clinic.auth);
     replies.push({ status: 503 });
     const { UnrecoverableError } = require('bullmq');
     await expect(run(deliveryId)).rejects.toBeInstanceOf(UnrecoverableError);
-    const ep = await d.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
-    expect(ep).toMatchObject({ enabled: false, disabledReason: 'sustained_failures', failureCount: 41 });
+    expect(await endpointRow(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'sustained_failures', failureCount: 41, firstFailureAt: since });
     expect((await d.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).status).toBe('failed');
     const events = await d.outboxEvent.findMany({ where: { clinicId: clinic.clinicId, type: 'webhook.endpoint_disabled' } });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ aggregateId: endpoint.id, payload: expect.objectContaining({ reason: 'sustained_failures' }) });
+    expect(events[0]).toMatchObject({ aggregateId: endpoint.id, payload: { reason: 'sustained_failures', firstFailureAt: since.toISOString(), failureCount: 41 } });
     // Disabled: ping, retry and replay refuse with 409.
     expect((await route(fns().ping, 'POST', '/v1/webhooks/{id}/ping', { id: endpoint.id }, clinic.auth)).status).toBe(409);
+  });
+
+  // The streak ended: quiet for longer than the gap since its last failure. A new failure starts a
+  // new streak instead of disabling the endpoint on its own.
+  it.each([27, 5 * 24])('a failure %i h after the last one starts a new streak, however old the first', async (lastHoursAgo) => {
+    const { clinic, endpoint } = await newEndpoint();
+    const d = await db();
+    await d.webhookEndpoint.update({
+      where: { id: endpoint.id },
+      data: { firstFailureAt: new Date(Date.now() - 6 * 24 * HOUR), lastFailureAt: new Date(Date.now() - lastHoursAgo * HOUR), failureCount: 8 },
+    });
+    const deliveryId = await ping(endpoint.id, clinic.auth);
+    replies.push({ status: 500 });
+    const before = Date.now();
+    await expect(run(deliveryId)).rejects.toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    const ep = await endpointRow(endpoint.id);
+    expect(ep).toMatchObject({ enabled: true, disabledReason: null, failureCount: 1 });
+    expect(ep.firstFailureAt!.getTime()).toBeGreaterThanOrEqual(before);
+    expect(ep.lastFailureAt).toEqual(ep.firstFailureAt);
+    expect((await d.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).status).toBe('pending');
+    expect(await d.outboxEvent.count({ where: { clinicId: clinic.clinicId, type: 'webhook.endpoint_disabled' } })).toBe(0);
   });
 
   it('a failure short of the period only counts; a success resets first_failure_at', async () => {
     const { clinic, endpoint } = await newEndpoint();
     const d = await db();
     const since = new Date(Date.now() - 119 * 3_600_000);
-    await d.webhookEndpoint.update({ where: { id: endpoint.id }, data: { firstFailureAt: since, failureCount: 3 } });
+    await d.webhookEndpoint.update({ where: { id: endpoint.id }, data: { firstFailureAt: since, lastFailureAt: new Date(Date.now() - HOUR), failureCount: 3 } });
     const deliveryId = await ping(endpoint.id, clinic.auth);
     replies.push({ status: 500 });
+    const before = Date.now();
     await expect(run(deliveryId)).rejects.toBeInstanceOf(deliver().WebhookAttemptFailedError);
-    expect(await d.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).toMatchObject({ enabled: true, failureCount: 4, firstFailureAt: since });
+    const failed = await endpointRow(endpoint.id);
+    expect(failed).toMatchObject({ enabled: true, failureCount: 4, firstFailureAt: since });
+    expect(failed.lastFailureAt!.getTime()).toBeGreaterThanOrEqual(before);
     await run(deliveryId, 1);
-    expect(await d.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } })).toMatchObject({ enabled: true, failureCount: 0, firstFailureAt: null });
+    expect(await endpointRow(endpoint.id)).toMatchObject({ enabled: true, failureCount: 0, firstFailureAt: null });
+    // The endpoint shows its failure record.
+    const shown = await route(fns().get, 'GET', '/v1/webhooks/{id}', { id: endpoint.id }, clinic.auth);
+    expect(shown.body).toMatchObject({ failureCount: 0, firstFailureAt: null, lastFailureAt: failed.lastFailureAt!.toISOString() });
   });
 });
 

@@ -146,6 +146,7 @@ describe('webhook delivery', () => {
     expect(d.attemptLog.map((a) => [a.attemptNo, a.statusCode])).toEqual([[1, 500], [2, 200]]);
     expect(d.attemptLog[0]!.responseExcerpt).toHaveLength(500);
     expect(d.endpoint.failureCount).toBe(0);
+    expect(d.endpoint.firstFailureAt).toBeNull();
   });
 
   it('a 3xx is a failure and the redirect is not followed', async () => {
@@ -196,11 +197,31 @@ describe('webhook delivery', () => {
   it('a hanging receiver: the timeout is recorded and the attempt thrown for retry', async () => {
     const { deliveryId } = await setup();
     replies.push({ hang: true });
-    await expect(run(deliveryId)).rejects.toThrow(/timeout/);
-    const [attempt] = await (await db()).webhookAttempt.findMany({ where: { deliveryId } });
-    expect(attempt).toMatchObject({ statusCode: null });
-    expect(attempt!.error).toMatch(/timeout/);
-    expect(attempt!.latencyMs).toBeGreaterThanOrEqual(700);
+    const thrown = await run(deliveryId).catch((e: unknown) => e);
+    // Retryable: BullMQ schedules the next attempt (an UnrecoverableError would end the delivery).
+    expect(thrown).toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    expect(thrown).not.toBeInstanceOf(require('bullmq').UnrecoverableError);
+    expect((thrown as Error).message).toBe('timeout after 800 ms');
+    const d = await (await db()).webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attemptLog: true } });
+    expect(d).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: null });
+    expect(d.nextAttemptAt).not.toBeNull();
+    expect(d.attemptLog).toHaveLength(1);
+    expect(d.attemptLog[0]).toMatchObject({ attemptNo: 1, statusCode: null, error: 'timeout after 800 ms', responseExcerpt: null });
+    expect(d.attemptLog[0]!.latencyMs).toBeGreaterThanOrEqual(700); // timers may fire a hair early
+  });
+
+  it('a Retry-After shorter than the schedule does not pull the next attempt in', async () => {
+    const { deliveryId } = await setup();
+    replies.push({ status: 503, headers: { 'retry-after': '0' } });
+    const thrown = await run(deliveryId).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    expect((thrown as { retryAfterMs?: number }).retryAfterMs).toBe(0);
+    const d = await (await db()).webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attemptLog: true } });
+    // The schedule's first delay (5 s, at least 4 s with jitter), not the 0 s the receiver asked for
+    // (1 ms for the database rounding the attempt's time to the millisecond).
+    const wait = d.nextAttemptAt!.getTime() - d.attemptLog[0]!.createdAt.getTime();
+    expect(wait).toBeGreaterThanOrEqual(deliver().webhookDelay(1, deliveryId) - 1);
+    expect(deliver().webhookDelay(1, deliveryId)).toBeGreaterThanOrEqual(4_000);
   });
 
   it('refuses at send time a host that resolves to a private address only then', async () => {
