@@ -36,9 +36,10 @@ export interface PushTarget {
 }
 
 /**
- * The sockets that hear about a clinic's change: subscribed to the whole clinic or to the given
- * professional, and opened by a key that is still valid (a revoked key's socket hears nothing, even
- * before it is closed). Oldest first; `limit` keeps the first ones only.
+ * The sockets that hear about a clinic's change: subscribed to the given professional, then to the
+ * whole clinic, each oldest first, opened by a key that is still valid (a revoked key's socket hears
+ * nothing, even before it is closed). `limit` keeps the first ones only, so under a cap the
+ * professional's own agenda is never crowded out by clinic-wide screens.
  */
 export async function subscribersOf(
   db: Pick<Tx, 'socketConnection'>,
@@ -46,13 +47,16 @@ export async function subscribersOf(
   professionalId: string | null,
   limit?: number,
 ): Promise<PushTarget[]> {
-  const scopes = professionalId ? ['clinic', professionalId] : ['clinic'];
-  return db.socketConnection.findMany({
-    where: { clinicId, scope: { in: scopes }, apiKey: { revokedAt: null } },
-    select: { connectionId: true, endpoint: true },
-    orderBy: [{ connectedAt: 'asc' }, { connectionId: 'asc' }],
-    ...(limit !== undefined && { take: limit }),
-  });
+  const inScope = (scope: string, take?: number) =>
+    db.socketConnection.findMany({
+      where: { clinicId, scope, apiKey: { revokedAt: null } },
+      select: { connectionId: true, endpoint: true },
+      orderBy: [{ connectedAt: 'asc' }, { connectionId: 'asc' }],
+      ...(take !== undefined && { take }),
+    });
+  const own = professionalId ? await inScope(professionalId, limit) : [];
+  const room = limit === undefined ? undefined : limit - own.length;
+  return room === 0 ? own : [...own, ...(await inScope('clinic', room))];
 }
 
 /** Deletes the rows of connections found gone (410) or closed. */

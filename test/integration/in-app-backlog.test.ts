@@ -352,4 +352,18 @@ describe("a notice's pushes", () => {
     );
     expect(await row(n.id)).toMatchObject({ status: 'sent' });
   });
+
+  it("under the cap, the appointment's professional's own sockets come before clinic-wide ones", async () => {
+    const s = await setup();
+    const a = await s.appointment(s.proA.id);
+    await s.notice(a.id, HOUR);
+    const cap = lib.inApp.IN_APP_MAX_TARGETS;
+    const t0 = Date.now() - HOUR;
+    for (let i = 0; i < cap; i++) await s.socket('clinic', s.keyId, new Date(t0 + i * 1_000));
+    const mine = await s.socket(s.proA.id, s.keyId, new Date(t0 + cap * 1_000)); // the newest of all
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
+    const posted = api.calls.filter((c) => c.method === 'POST').map((c) => c.connectionId);
+    expect(posted).toHaveLength(cap);
+    expect(posted).toContain(mine.connectionId);
+  });
 });
