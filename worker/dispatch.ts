@@ -1,8 +1,26 @@
 import type { Job } from 'bullmq';
-import { invokeJobFunction } from '../lib/jobs/invoke';
+import { invokeJobFunction, type JobInvocation } from '../lib/jobs/invoke';
 import { runJob, type ExecutionMode } from '../lib/jobs/registry';
 import { logger } from '../lib/observability/logger';
 import type { QueueName } from '../lib/queues/names';
+
+/**
+ * When a job scheduler's job was due: created at `timestamp` with `opts.delay` until its slot. Not
+ * `job.delay`, which BullMQ zeroes when the job comes due and sets to the backoff on each retry.
+ * Undefined for a job no scheduler made (no `repeatJobKey`).
+ */
+export function scheduledAtOf(job: Job): number | undefined {
+  return job.repeatJobKey ? job.timestamp + (job.opts.delay ?? 0) : undefined;
+}
+
+/** What a processor is told of a BullMQ job, inline or through the job Lambda. */
+export function invocationOf(queue: QueueName, job: Job): JobInvocation {
+  const scheduledAt = scheduledAtOf(job);
+  return {
+    queue, name: job.name, id: job.id ?? '', data: job.data as unknown, attemptsMade: job.attemptsMade,
+    ...(scheduledAt !== undefined && { scheduledAt }),
+  };
+}
 
 /**
  * The BullMQ processor for one queue. `inline` runs the job's processor here; `lambda` invokes the
@@ -12,7 +30,7 @@ import type { QueueName } from '../lib/queues/names';
  */
 export function processorFor(queue: QueueName, mode: ExecutionMode) {
   return async (job: Job): Promise<unknown> => {
-    const ctx = { queue, name: job.name, id: job.id ?? '', data: job.data as unknown, attemptsMade: job.attemptsMade };
+    const ctx = invocationOf(queue, job);
     const started = Date.now();
     try {
       const result = mode === 'inline' ? await runJob({ ...ctx, mode }) : await invokeJobFunction(ctx);

@@ -29,7 +29,8 @@ export async function startSchedulers(): Promise<void> {
   // for the clinics whose own local hour is RENEWAL_SCAN_LOCAL_HOUR (default 3: after midnight,
   // before opening hours), so each clinic is scanned once a day in its 03:00 hour. Every local hour
   // holds one pass whatever the zone's offset (03:45 at +05:30). The hour travels in the job, so the
-  // job Lambda scans the same clinics as the container would.
+  // job Lambda scans the same clinics as the container would; the slot is read from the job itself
+  // (worker/dispatch.ts), so a retry or a late run scans the slot's clinics, not the current hour's.
   const renovacao = await getRenovacaoQueue();
   const renewalScan = { pattern: worker.renewalScanPattern, tz: 'UTC', localHour: worker.renewalScanLocalHour };
   await renovacao.upsertJobScheduler(

@@ -12,6 +12,7 @@ const invocationSchema = z.object({
   id: z.string().min(1),
   data: z.record(z.string(), z.unknown()),
   attemptsMade: z.number().int().min(0),
+  scheduledAt: z.number().int().min(0).optional(),
 });
 
 /**

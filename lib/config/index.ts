@@ -1,5 +1,5 @@
 import { PROFILE_DEFAULTS, type Profile } from './profiles';
-import { envSchema } from './schema';
+import { envSchema, REMOVED_ENV } from './schema';
 import { QUEUE_NAMES, type QueueName } from '../queues/names';
 
 export type { Profile } from './profiles';
@@ -75,7 +75,7 @@ export interface Config {
     outboxRelayEveryMs: number;
     /** How often session packages are scanned for approaching expiry. */
     controlExpiryScanEveryMs: number;
-    /** When renewal passes run: a cron pattern read in UTC, at least hourly (RENEWAL_SCAN_PATTERN). */
+    /** When renewal passes run: a cron pattern read in UTC, once every hour (RENEWAL_SCAN_PATTERN). */
     renewalScanPattern: string;
     /** The local hour, in each clinic's own zone, at which that clinic's daily renewal pass happens. */
     renewalScanLocalHour: number;
@@ -90,8 +90,9 @@ export interface Config {
    */
   noShowLookbackHours: number;
   /**
-   * The relay re-drives a published event still unprocessed this long after its publish: longer
-   * than its live job's whole retry schedule, so a job still retrying is judged only once it is done.
+   * The relay re-drives a published event still unprocessed this long after its publish (at least
+   * 10 min: longer than its live job's whole retry schedule, so a job still retrying is judged only
+   * once it is done), and queues again a notice or delivery left pending this long whose job died.
    */
   outboxRedriveAfterMs: number;
   /** A package is "expiring" (event `control.expiring`) this many days before its end. */
@@ -116,9 +117,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError([`AGENDA_PROFILE: expected one of api, socket, worker`]);
   }
   const merged = { ...PROFILE_DEFAULTS[profileResult.data], ...definedOnly(env) };
+  const removed = Object.entries(REMOVED_ENV).filter(([name]) => name in merged).map(([name, why]) => `${name}: ${why}`);
   const parsed = envSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  if (!parsed.success || removed.length > 0) {
+    throw new ConfigError([...removed, ...(parsed.error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`)]);
   }
   const e = parsed.data;
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) {

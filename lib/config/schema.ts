@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isHourlyPattern } from './hourly-pattern';
 import { PROFILES } from './profiles';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -69,9 +70,10 @@ export const envSchema = z.object({
   WORKER_MAX_STALLED_COUNT: int(1, 100).default(3),
   WORKER_REQUIRE_NOEVICTION: bool.default(true),
   OUTBOX_RELAY_EVERY_MS: int(1_000, 3_600_000).default(10_000),
-  // Published events still unprocessed this long after their publish are re-driven by the relay. Longer
-  // than a live domain.event job's whole retry schedule (lib/queues/jobs.ts, about 8.5 min).
-  OUTBOX_REDRIVE_AFTER_MS: int(60_000, 604_800_000).default(900_000),
+  // Published events still unprocessed this long after their publish are re-driven by the relay, and
+  // pending notices and deliveries whose job died are queued again. At least 10 min: longer than a live
+  // domain.event job's whole retry schedule (lib/queues/jobs.ts, 8.5 min), so a retrying job is not judged.
+  OUTBOX_REDRIVE_AFTER_MS: int(600_000, 604_800_000).default(900_000),
   CONTROL_EXPIRY_SCAN_EVERY_MS: int(10_000, 86_400_000).default(3_600_000),
   CONTROL_EXPIRING_DAYS: int(1, 90).default(7),
   // Automatic no-show (clinics.auto_no_show_after_minutes): sweep interval, and how far back it looks.
@@ -79,9 +81,15 @@ export const envSchema = z.object({
   NO_SHOW_LOOKBACK_HOURS: int(1, 2_160).default(168),
   // WebSocket connection rows past API Gateway's limits are swept this often (job sockets.sweep).
   SOCKET_SWEEP_EVERY_MS: int(1_000, 86_400_000).default(3_600_000),
-  // Renewal scan (job renewals.scan): a cron pattern (5 or 6 fields, read in UTC) that must fire
-  // at least hourly; each pass scans the clinics whose own local hour is RENEWAL_SCAN_LOCAL_HOUR.
-  RENEWAL_SCAN_PATTERN: z.string().regex(/^\S+(\s+\S+){4,5}$/, 'expected a cron pattern of 5 or 6 fields').default('15 * * * *'),
+  // Renewal scan (job renewals.scan): a cron pattern (read in UTC) that fires once every hour; each
+  // pass scans the clinics whose own local hour is RENEWAL_SCAN_LOCAL_HOUR.
+  RENEWAL_SCAN_PATTERN: z
+    .string()
+    .refine(
+      isHourlyPattern,
+      'must fire once every hour, e.g. "15 * * * *" (one minute, "*" for hour, day, month and weekday): each pass scans only the clinics whose local hour is RENEWAL_SCAN_LOCAL_HOUR, so an hour without a pass leaves its clinics never scanned',
+    )
+    .default('15 * * * *'),
   RENEWAL_SCAN_LOCAL_HOUR: int(0, 23).default(3),
   // Packages that ended (or ran out) longer ago than this many local days are not renewed: stored `expired`.
   RENEWAL_LOOKBACK_DAYS: int(1, 3_650).default(30),
@@ -103,3 +111,9 @@ export const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Settings no longer read, with what replaced them: still set, they fail the config instead of being ignored. */
+export const REMOVED_ENV: Readonly<Record<string, string>> = {
+  RENEWAL_SCAN_TZ:
+    'removed: the renewal pattern is read in UTC and fires every hour, and each pass scans the clinics whose own local hour is RENEWAL_SCAN_LOCAL_HOUR (default 3); unset RENEWAL_SCAN_TZ and set RENEWAL_SCAN_LOCAL_HOUR instead',
+};

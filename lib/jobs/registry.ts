@@ -24,6 +24,12 @@ export interface JobContext<Q extends QueueName = QueueName, N extends JobName<Q
   /** Attempts that already failed; 0 on the first run. */
   attemptsMade: number;
   mode: ExecutionMode;
+  /**
+   * The slot a job scheduler created this job for (epoch ms), the same on every attempt; absent for
+   * jobs added on demand. A periodic pass that works "as of" its slot reads it instead of the clock,
+   * so a retry or a late run does the slot's work rather than the current hour's.
+   */
+  scheduledAt?: number;
 }
 
 export type Processor<Q extends QueueName, N extends JobName<Q>> = (job: JobContext<Q, N>) => Promise<unknown>;
@@ -49,7 +55,8 @@ const processors: Registry = {
   notification: { 'system.canary': processCanary, 'notification.send': processNotificationSend },
   renovacao: {
     'system.canary': processCanary,
-    'renewals.scan': (job) => scanRenewals({ localHour: job.data.localHour }),
+    'renewals.scan': (job) =>
+      scanRenewals({ localHour: job.data.localHour, ...(job.scheduledAt !== undefined && { now: new Date(job.scheduledAt) }) }),
   },
 };
 
@@ -61,6 +68,7 @@ export interface JobEnvelope {
   data: unknown;
   attemptsMade: number;
   mode: ExecutionMode;
+  scheduledAt?: number;
 }
 
 /** Runs one job. An unknown name is unrecoverable: retrying cannot help. */

@@ -3,6 +3,7 @@ import { getDb } from '../db/client';
 import { logger } from '../observability/logger';
 import { getAgendaQueue } from '../queues/queues';
 import { domainEventJobId, publishEvents } from './outbox';
+import { sweepStrandedSends, type SweepResult } from './sweep';
 
 /** Job states in which the event's job may still do its work: the relay leaves it alone. */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
@@ -16,6 +17,10 @@ export interface RelayOptions {
   redriveAfterMs?: number;
   /** Published-but-unprocessed rows looked at per pass. */
   redriveLimit?: number;
+  /** Stranded-send sweep grace (see `sweepStrandedSends`); OUTBOX_REDRIVE_AFTER_MS by default. */
+  sweepAfterMs?: number;
+  /** Pending notices, and pending deliveries, looked at per pass. */
+  sweepLimit?: number;
 }
 
 export interface RelayPass {
@@ -24,12 +29,15 @@ export interface RelayPass {
   published: number;
   /** Events whose job had failed or vanished, queued again. */
   redriven: number;
+  /** Pending e-mail notices and webhook deliveries looked at, and those whose job died queued again. */
+  sends: SweepResult;
 }
 
 /**
- * One relay pass: publishes events a failed enqueue left unpublished, then re-drives events
- * published but never processed. Safe to run from several workers at once (the job id is the event
- * id, and every mark is conditional on the row's state as read).
+ * One relay pass: publishes events a failed enqueue left unpublished, re-drives events published
+ * but never processed, and queues again the notices and deliveries whose send job died
+ * (lib/outbox/sweep.ts). Safe to run from several workers at once (the job id is the event or
+ * record id, and every mark is conditional on the row's state as read).
  */
 export async function relayOutbox(opts: RelayOptions = {}): Promise<RelayPass> {
   const { olderThanMs = 5_000, limit = 200 } = opts;
@@ -43,11 +51,12 @@ export async function relayOutbox(opts: RelayOptions = {}): Promise<RelayPass> {
   const published = await publishEvents(rows.map((r) => r.id));
   if (rows.length > 0) logger.info('outbox.relayed', { found: rows.length, published });
   const { redriven } = await redriveOutbox({ afterMs: opts.redriveAfterMs, limit: opts.redriveLimit });
-  return { found: rows.length, published, redriven };
+  const sends = await sweepStrandedSends({ afterMs: opts.sweepAfterMs, limit: opts.sweepLimit });
+  return { found: rows.length, published, redriven, sends };
 }
 
 export interface RedriveOptions {
-  /** Grace after the (last) publish; OUTBOX_REDRIVE_AFTER_MS by default. */
+  /** Grace after the (last) publish or sighting of a live job; OUTBOX_REDRIVE_AFTER_MS by default. */
   afterMs?: number;
   limit?: number;
 }
@@ -59,8 +68,10 @@ export interface RedriveOptions {
  * would swallow any plain re-add. Such a job is removed and the event queued again under the same
  * id; a job still waiting, delayed or active is left alone, so a live job is never duplicated.
  * A re-drive moves `published_at` to now: the event gets a whole grace period again, and goes to the
- * back of the line. Processing is idempotent, so a rare second run (a race with a job just
- * finishing) adds nothing. A queue failure ends the pass (logged) and the next pass goes on.
+ * back of the line. So does finding its job live ("last seen queued"): a backlog of slow jobs
+ * larger than `limit` would otherwise fill every pass and hide dead events behind it. Processing
+ * is idempotent, so a rare second run (a race with a job just finishing) adds nothing. A queue
+ * failure ends the pass (logged) and the next pass goes on.
  */
 export async function redriveOutbox({ afterMs = getConfig().outboxRedriveAfterMs, limit = 100 }: RedriveOptions = {}): Promise<{
   checked: number;
@@ -81,7 +92,14 @@ export async function redriveOutbox({ afterMs = getConfig().outboxRedriveAfterMs
         const jobId = domainEventJobId(row.id);
         const job = await queue.getJob(jobId);
         const state = job ? await job.getState() : 'missing';
-        if (LIVE_STATES.has(state)) continue;
+        if (LIVE_STATES.has(state)) {
+          // Last seen queued: out of the window for a grace period (unless processed or re-driven meanwhile).
+          await db.outboxEvent.updateMany({
+            where: { id: row.id, processedAt: null, publishedAt: row.publishedAt },
+            data: { publishedAt: new Date() },
+          });
+          continue;
+        }
         const why = state === 'failed' ? `job failed: ${job?.failedReason ?? ''}` : `job ${state}`;
         // Claim the row: nobody processed or re-drove it since it was read.
         const { count } = await db.outboxEvent.updateMany({

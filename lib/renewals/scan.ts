@@ -2,11 +2,16 @@ import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import { logger } from '../observability/logger';
 import { publishEvents } from '../outbox/outbox';
+import { expireEnded } from './expire';
 import { openRenewalRequest, renewControl } from './service';
 import { lookbackStart, renewalHorizon, zonesAtLocalHour } from './window';
 
 export interface ScanOptions {
-  /** The instant of the pass; it decides which clinics are due and what "today" is for each. */
+  /**
+   * The instant of the pass; it decides which clinics are due and what "today" is for each. A
+   * scheduled pass gives its slot, not the time it runs: a retry or a late run then scans the same
+   * clinics the slot was for, instead of the next hour's (which keep their own pass).
+   */
   now?: Date;
   /**
    * Only clinics whose local hour at `now` is this one are scanned (the scheduler stamps
@@ -24,6 +29,8 @@ export interface ScanResult {
   requested: number;
   /** Packages whose end is older than the lookback, now stored `expired` and left alone for good. */
   expired: number;
+  /** Their pending renewal requests, dismissed with the expiry (lib/renewals/expire.ts). */
+  dismissed: number;
   failed: number;
 }
 
@@ -60,13 +67,14 @@ async function* dueClinics(now: Date, hour: number): AsyncGenerator<Clinic> {
  *   booking that used its last session stamps), or
  * - active, started, and ends within CONTROL_EXPIRING_DAYS ahead or ended within the lookback;
  * automatic policy renews it (renewControl), manual policy opens one renewal request. Active or
- * exhausted packages that ended before the lookback are stored `expired` and never acted on, so a
- * first run (or a long outage) does not renew or request across a clinic's whole history.
+ * exhausted packages that ended before the lookback are stored `expired` (their pending renewal
+ * request dismissed) and never acted on, so a first run (or a long outage) does not renew or request
+ * across a clinic's whole history.
  * A pass that is missed (worker down, a local hour skipped by a DST change) only delays the work to
  * the next day's pass: the scan is a sweep of what is due, not a reaction to one moment, and the
  * lookback covers the gap. Safe to run twice or on two workers at once: every step is once-only
  * under a row lock. A package that failed is logged and the scan throws at the end, so the job is
- * retried (a retry scans by the hour it runs in; what it misses is due again the next day).
+ * retried; the job passes its scheduled slot as `now`, so a retry scans the clinics the slot was for.
  */
 export async function scanRenewals(opts: ScanOptions = {}): Promise<ScanResult> {
   const { now = new Date(), pageSize = 200 } = opts;
@@ -74,18 +82,16 @@ export async function scanRenewals(opts: ScanOptions = {}): Promise<ScanResult> 
   const hour = opts.localHour ?? config.worker.renewalScanLocalHour;
   if (!Number.isInteger(hour) || hour < 0 || hour > 23) throw new Error(`Renewal scan: local hour ${String(hour)} is not 0-23`);
   const db = await getDb();
-  const result: ScanResult = { localHour: hour, clinics: 0, candidates: 0, renewed: 0, requested: 0, expired: 0, failed: 0 };
+  const result: ScanResult = { localHour: hour, clinics: 0, candidates: 0, renewed: 0, requested: 0, expired: 0, dismissed: 0, failed: 0 };
   const requestEvents: string[] = [];
   for await (const clinic of dueClinics(now, hour)) {
     result.clinics += 1;
     const horizon = renewalHorizon(now, clinic.timeZone, config.controlExpiringDays);
     const since = lookbackStart(now, clinic.timeZone, config.renewalLookbackDays);
-    // Close what ended before the window first; a concurrent renewal holds the row and wins.
-    const closed = await db.appointmentControl.updateMany({
-      where: { clinicId: clinic.id, status: { in: ['active', 'exhausted'] }, validUntil: { lt: since } },
-      data: { status: 'expired' },
-    });
-    result.expired += closed.count;
+    // Close what ended before the window first, dismissing its open requests.
+    const closed = await expireEnded(clinic.id, since, now);
+    result.expired += closed.expired;
+    result.dismissed += closed.dismissed;
     let cursor: string | undefined;
     for (;;) {
       const candidates = await db.appointmentControl.findMany({

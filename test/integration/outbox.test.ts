@@ -166,5 +166,11 @@ it('the worker schedules the relay, the expiry scan, the no-show sweep and the s
   expect(await q.getJobScheduler('sockets-sweep')).toMatchObject({ name: 'sockets.sweep', every: 3_600_000 });
   expect(await q.getJobSchedulersCount()).toBe(4);
   const relay = await c.processors.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
-  expect(relay).toEqual({ found: expect.any(Number), published: expect.any(Number), redriven: expect.any(Number) });
+  const count = { checked: expect.any(Number), requeued: expect.any(Number) };
+  expect(relay).toEqual({
+    found: expect.any(Number),
+    published: expect.any(Number),
+    redriven: expect.any(Number),
+    sends: { notices: count, deliveries: count },
+  });
 });

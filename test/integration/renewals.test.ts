@@ -263,6 +263,70 @@ describe('renewals', () => {
     expect(byHand.created).toBe(true);
   });
 
+  it('dismisses the pending request of a package it stores expired, in the same step; its renewal notices are then skipped on both channels', async () => {
+    const notifications = require('../../lib/notifications/notifications') as typeof import('../../lib/notifications/notifications');
+    const inApp = require('../../lib/notifications/in-app') as typeof import('../../lib/notifications/in-app');
+    const { clinicId } = await newClinic(ZONE);
+    const ignored = await newControl(clinicId, { renewalPolicy: 'manual', validFrom: days(-40), validUntil: days(-5) });
+
+    // Ended 5 days ago: the pass asks for its renewal, and the request's notices are recorded.
+    await scan();
+    const { rows: [event] } = await pg.query(
+      `SELECT id::text, clinic_id::text AS "clinicId", type, aggregate_id::text AS "aggregateId", payload
+         FROM outbox_events WHERE aggregate_id = $1 AND type = 'control.renewal_requested'`,
+      [ignored.id],
+    );
+    const [emailId] = await notifications.notifyForEvent(event);
+    const requests = () => pg.query<{ control_id: string; status: string; resolved: boolean }>(
+      'SELECT control_id, status, resolved_at IS NOT NULL AS resolved FROM renewal_requests WHERE clinic_id = $1 ORDER BY created_at', [clinicId]);
+    expect((await requests()).rows).toEqual([{ control_id: ignored.id, status: 'pending', resolved: false }]);
+    // Left behind by a pass before this rule: stored expired with its request still pending.
+    const leftOpen = await newControl(clinicId, { renewalPolicy: 'manual', status: 'expired', validFrom: days(-200), validUntil: days(-100) });
+    await pg.query("INSERT INTO renewal_requests (clinic_id, control_id, reason) VALUES ($1, $2, 'expiring')", [clinicId, leftOpen.id]);
+
+    // Nobody renewed it, and its end falls behind the lookback: the next pass expires it.
+    await pg.query("UPDATE appointment_controls SET valid_until = valid_until - interval '60 days' WHERE id = $1", [ignored.id]);
+    const pass = await scan();
+    expect(pass.expired).toBeGreaterThanOrEqual(1);
+    expect(pass.dismissed).toBeGreaterThanOrEqual(2);
+    expect(await statusOf(ignored.id)).toBe('expired');
+    expect((await requests()).rows).toEqual([
+      { control_id: ignored.id, status: 'dismissed', resolved: true },
+      { control_id: leftOpen.id, status: 'dismissed', resolved: true },
+    ]);
+
+    // Neither the e-mail nor the in-app notice goes out: the request can no longer be acted on.
+    const socket = { connectionId: 'renewals-test=', endpoint: 'http://127.0.0.1:9', clinicId, scope: 'clinic' };
+    expect(await inApp.deliverBacklog(socket)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 1 });
+    const send = { queue: 'notification', name: 'notification.send', id: emailId!, data: { notificationId: emailId! }, attemptsMade: 0, mode: 'inline' } as const;
+    expect(await notifications.processNotificationSend(send)).toMatchObject({ status: 'skipped', reason: 'control_expired' });
+    const { rows: notices } = await pg.query('SELECT channel, status, skip_reason FROM notifications WHERE control_id = $1 ORDER BY channel', [ignored.id]);
+    expect(notices).toEqual([
+      { channel: 'email', status: 'skipped', skip_reason: 'control_expired' },
+      { channel: 'in_app', status: 'skipped', skip_reason: 'control_expired' },
+    ]);
+    // Still renewable by hand; the dismissed request stays as it was.
+    expect((await renewals.renewControl(clinicId, ignored.id, { by: 'manual' })).created).toBe(true);
+    expect((await requests()).rows[0]).toMatchObject({ control_id: ignored.id, status: 'dismissed' });
+  });
+
+  it("a late or retried scheduled pass (through the job registry) scans the clinics of its slot, not those of the hour it runs in", async () => {
+    const { runJob } = require('../../lib/jobs/registry') as typeof import('../../lib/jobs/registry');
+    const { clinicId } = await newClinic(ZONE);
+    const due = await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
+    // Its slot was hh:15 of the previous local hour in ZONE (as 03:15 for a job running at 04:xx): it
+    // runs 45 to 105 minutes late, always in the next local hour.
+    const slot = DateTime.now().setZone(ZONE).startOf('hour').minus({ minutes: 45 });
+    const job = { queue: 'renovacao', name: 'renewals.scan', id: `repeat:renewals-scan:${slot.toMillis()}`, data: { localHour: slot.hour }, attemptsMade: 1, mode: 'inline' } as const;
+
+    // Run by the clock, the slot's clinics are not due any more.
+    await runJob(job);
+    expect(await successorsOf(due.id)).toHaveLength(0);
+    expect(await runJob({ ...job, scheduledAt: slot.toMillis() })).toMatchObject({ localHour: slot.hour, clinics: expect.any(Number) });
+    const [next] = await successorsOf(due.id);
+    expect(next).toBeDefined();
+  });
+
   it('POST /v1/controls/{id}/renew: 201 with the new package, 409 naming the successor, 404 for another clinic', async () => {
     const a = await newClinic();
     const b = await newClinic();

@@ -60,6 +60,14 @@ const ALLOWED_EXTRAS: readonly { key: string; reason: string }[] = [
     key: 'index outbox_events.outbox_events_unprocessed_idx',
     reason: 'partial (WHERE processed_at IS NULL): the relay re-drive reads only unprocessed events, however large the outbox grows',
   },
+  {
+    key: 'index notifications.notifications_unsent_email_idx',
+    reason: 'expression and partial (pending e-mail): the stranded-send sweep reads only unsent e-mail, oldest due first',
+  },
+  {
+    key: 'index webhook_deliveries.webhook_deliveries_pending_idx',
+    reason: 'expression and partial (pending): the stranded-send sweep reads only pending deliveries, by when each is due for a look',
+  },
 ];
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'prisma', 'migrations');

@@ -55,3 +55,33 @@ describe('parseConfig, logging and health bounds', () => {
     expect(parseConfig({ AGENDA_PROFILE: 'worker' }).healthCheckTimeoutMs).toBeGreaterThan(3000);
   });
 });
+
+describe('parseConfig, renewal scan', () => {
+  const hourly = /^RENEWAL_SCAN_PATTERN: must fire once every hour.*RENEWAL_SCAN_LOCAL_HOUR/;
+
+  it('takes only a pattern firing once every hour: each pass scans just the clinics at their local hour', () => {
+    expect(parseConfig({}).worker.renewalScanPattern).toBe('15 * * * *');
+    for (const ok of ['0 * * * *', '59 * * * *', '30 15 * * * *', ' 5  * * * * ']) {
+      expect(parseConfig({ RENEWAL_SCAN_PATTERN: ok }).worker.renewalScanPattern).toBe(ok);
+    }
+    // The old daily default, and patterns that skip hours, fire more than once an hour or are malformed.
+    for (const bad of ['15 3 * * *', '15 */2 * * *', '15 * 1 * *', '15 * * 1 *', '15 * * * 1-5', '*/15 * * * *', '0,30 * * * *', '60 * * * *', '15 * * *', '0 15 * * * * *', '0 0 15 * * *']) {
+      let issues: string[] = [];
+      try {
+        parseConfig({ RENEWAL_SCAN_PATTERN: bad });
+      } catch (err) {
+        issues = (err as ConfigError).issues;
+      }
+      expect({ bad, issues }).toEqual({ bad, issues: [expect.stringMatching(hourly)] });
+    }
+  });
+
+  it('refuses the removed RENEWAL_SCAN_TZ, naming what replaced it, alongside any other issue', () => {
+    expect(() => parseConfig({ RENEWAL_SCAN_TZ: 'America/Sao_Paulo' })).toThrow(/RENEWAL_SCAN_TZ: removed.*set RENEWAL_SCAN_LOCAL_HOUR instead/);
+    expect(() => parseConfig({ RENEWAL_SCAN_TZ: 'America/Sao_Paulo', RENEWAL_SCAN_PATTERN: '15 3 * * *' })).toThrow(
+      expect.objectContaining({ issues: [expect.stringMatching(/^RENEWAL_SCAN_TZ: removed/), expect.stringMatching(hourly)] }),
+    );
+    // Set but empty is unset, as for every variable.
+    expect(() => parseConfig({ RENEWAL_SCAN_TZ: '' })).not.toThrow();
+  });
+});
