@@ -79,8 +79,13 @@ function completedBy(worker: Worker): string[] {
 
 it('two worker processes running the pass at once renew (or request) each package exactly once', async () => {
   const { zone, localHour } = zoneWithTimeLeft();
-  // One pass at a time per worker, and no scheduled pass of their own during the test.
-  const env = { WORKER_CONCURRENCY_RENOVACAO: '1', RENEWAL_SCAN_PATTERN: '0 0 1 1 *' };
+  // One pass at a time per worker, and no scheduled pass of their own during the test: their
+  // hourly pattern fires half an hour from now, for a local hour twelve hours away.
+  const env = {
+    WORKER_CONCURRENCY_RENOVACAO: '1',
+    RENEWAL_SCAN_PATTERN: `${(new Date().getUTCMinutes() + 30) % 60} * * * *`,
+    RENEWAL_SCAN_LOCAL_HOUR: String((localHour + 12) % 24),
+  };
   workers.push(await startWorker(env));
   workers.push(await startWorker(env));
 
