@@ -2,10 +2,11 @@ import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import { NotFoundError, RuleViolationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
+import { MAX_DURATION_MINUTES } from './schemas';
 import { transitionAppointment } from './service';
 
-/** Margin over the longest appointment (12 h by the API): the sweep reads by start time (indexed), then filters by end. */
-const MAX_APPOINTMENT_MS = 24 * 3_600_000;
+/** The longest appointment the API books: the sweep reads by start time (indexed), then filters by end. */
+const MAX_APPOINTMENT_MS = MAX_DURATION_MINUTES * 60_000;
 
 /** What one sweep did, for the job's result and the log. */
 export interface NoShowSweepResult {
@@ -20,13 +21,14 @@ export interface NoShowSweepResult {
  * no-show, for the clinics that turned the setting on. Each one goes through the same transition as
  * `POST /v1/appointments/{id}/no-show` (row lock, history with the reason, `appointment.no_show`
  * event), so webhooks and live updates follow. One changed by hand meanwhile is skipped, and a
- * second sweep finds nothing left: it is safe to run twice or on two workers. Appointments that
- * ended more than NO_SHOW_LOOKBACK_HOURS ago are left alone, so turning the setting on never
- * rewrites a clinic's old agenda that was simply never closed.
+ * second sweep finds nothing left: it is safe to run twice or on two workers. Appointments due
+ * (end + delay) more than NO_SHOW_LOOKBACK_HOURS ago are left alone, so turning the setting on
+ * never rewrites a clinic's old agenda that was simply never closed; counted from the due time, the
+ * window is the same length whatever the clinic's delay.
  */
 export async function sweepNoShows(now = new Date(), limitPerClinic = 500): Promise<NoShowSweepResult> {
   const db = await getDb();
-  const since = new Date(now.getTime() - getConfig().noShowLookbackHours * 3_600_000);
+  const lookbackMs = getConfig().noShowLookbackHours * 3_600_000;
   const clinics = await db.clinic.findMany({
     where: { autoNoShowAfterMinutes: { not: null } },
     select: { id: true, timeZone: true, autoNoShowAfterMinutes: true },
@@ -34,12 +36,14 @@ export async function sweepNoShows(now = new Date(), limitPerClinic = 500): Prom
   const result: NoShowSweepResult = { clinics: clinics.length, found: 0, marked: 0, skipped: 0 };
   for (const clinic of clinics) {
     const minutes = clinic.autoNoShowAfterMinutes ?? 0;
+    const dueBy = new Date(now.getTime() - minutes * 60_000); // ended at or before: due
+    const since = new Date(dueBy.getTime() - lookbackMs);
     const due = await db.appointment.findMany({
       where: {
         clinicId: clinic.id,
         status: { in: ['scheduled', 'confirmed'] },
         startsAt: { gt: new Date(since.getTime() - MAX_APPOINTMENT_MS) },
-        endsAt: { gt: since, lte: new Date(now.getTime() - minutes * 60_000) },
+        endsAt: { gt: since, lte: dueBy },
       },
       select: { id: true },
       orderBy: { endsAt: 'asc' },

@@ -8,7 +8,9 @@ export { isoDateTime };
 export const APPOINTMENT_STATUSES = ['scheduled', 'confirmed', 'completed', 'no_show', 'cancelled'] as const;
 export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
 
-const duration = z.number().int().min(5).max(720);
+/** The longest appointment, in minutes (12 h); the no-show sweep's query relies on it too. */
+export const MAX_DURATION_MINUTES = 720;
+const duration = z.number().int().min(5).max(MAX_DURATION_MINUTES);
 
 export const createAppointmentSchema = z.strictObject({
   professionalId: z.uuid(),

@@ -85,8 +85,8 @@ export interface Config {
     socketSweepEveryMs: number;
   };
   /**
-   * The no-show sweep leaves appointments that ended longer ago than this alone, so turning the
-   * setting on does not rewrite a clinic's old, never-closed agenda.
+   * The no-show sweep leaves appointments that fell due (end + the clinic's delay) longer ago than
+   * this alone, so turning the setting on does not rewrite a clinic's old, never-closed agenda.
    */
   noShowLookbackHours: number;
   /**

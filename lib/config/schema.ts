@@ -76,7 +76,7 @@ export const envSchema = z.object({
   OUTBOX_REDRIVE_AFTER_MS: int(600_000, 604_800_000).default(900_000),
   CONTROL_EXPIRY_SCAN_EVERY_MS: int(10_000, 86_400_000).default(3_600_000),
   CONTROL_EXPIRING_DAYS: int(1, 90).default(7),
-  // Automatic no-show (clinics.auto_no_show_after_minutes): sweep interval, and how far back it looks.
+  // Automatic no-show (clinics.auto_no_show_after_minutes): sweep interval, and how far back from the due time it looks.
   NO_SHOW_SWEEP_EVERY_MS: int(10_000, 86_400_000).default(300_000),
   NO_SHOW_LOOKBACK_HOURS: int(1, 2_160).default(168),
   // WebSocket connection rows past API Gateway's limits are swept this often (job sockets.sweep).

@@ -21,7 +21,8 @@ export type DomainEventType =
   | 'control.expiring'
   | 'control.renewed'
   | 'control.renewal_requested'
-  | 'webhook.endpoint_disabled';
+  | 'webhook.endpoint_disabled'
+  | 'clinic.updated';
 
 export interface NewDomainEvent {
   clinicId: string;

@@ -1,7 +1,7 @@
 import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
-import { syncReminders } from '../reminders/reminders';
+import { resyncClinicReminders, syncReminders } from '../reminders/reminders';
 import { fanOutEvent } from '../webhooks/deliver';
 import { notifyForEvent } from '../notifications/notifications';
 import { broadcastDomainEvent, deliverInAppNotifications } from '../realtime/broadcast';
@@ -21,6 +21,9 @@ export async function processDomainEvent(job: JobContext<'agenda', 'domain.event
     return { eventId, skipped: 'missing' };
   }
   if (event.type.startsWith('appointment.')) await syncReminders(event.aggregateId);
+  if (event.type === 'clinic.updated' && (event.payload as { reminderOffsetsChanged?: boolean }).reminderOffsetsChanged) {
+    await resyncClinicReminders(event.clinicId);
+  }
   // Webhooks: one delivery per subscribed endpoint (unique per endpoint + event, so a re-run adds none).
   await fanOutEvent(event);
   // Patient notices (confirmation, reschedule, cancellation, renewal): unique per dedupe key, so a re-run adds none.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cursor, limit } from '../pagination/cursor';
 import { inSupportedRange, OFFSET_PATTERN, YEAR_RANGE_MESSAGE } from '../validation/time';
-import { text } from '../validation/common';
+import { patchOf, text } from '../validation/common';
 
 /**
  * Request schemas for professionals and patients. They validate at the edge (functions/http) and
@@ -52,10 +52,7 @@ export const createProfessionalBody = z.strictObject({
 export type CreateProfessionalInput = z.infer<typeof createProfessionalBody>;
 
 /** PATCH /v1/professionals/{id}: any subset of the fields, at least one. */
-export const updateProfessionalBody = z
-  .strictObject(professionalFields)
-  .partial()
-  .refine((o) => Object.keys(o).length > 0, { message: 'at least one field is required' });
+export const updateProfessionalBody = patchOf(professionalFields);
 export type UpdateProfessionalInput = z.infer<typeof updateProfessionalBody>;
 
 /** GET /v1/professionals: `?limit=&cursor=&active=` */
@@ -188,10 +185,7 @@ export const createPatientBody = z.strictObject({
 export type CreatePatientInput = z.infer<typeof createPatientBody>;
 
 /** PATCH /v1/patients/{id}: any subset, at least one; null clears email, phone or birthDate. */
-export const updatePatientBody = z
-  .strictObject(patientFields)
-  .partial()
-  .refine((o) => Object.keys(o).length > 0, { message: 'at least one field is required' });
+export const updatePatientBody = patchOf(patientFields);
 export type UpdatePatientInput = z.infer<typeof updatePatientBody>;
 
 /** GET /v1/patients: `?limit=&cursor=&q=` (q: part of the name, case-insensitive). */

@@ -1,6 +1,7 @@
 import { getDb } from '../db/client';
 import { NotFoundError } from '../errors/app-error';
 import { requestKeySocketsClose } from '../realtime/key-sockets';
+import { publishEvents, recordEvent } from '../outbox/outbox';
 import { createApiKey } from './api-keys';
 import type { UpdateClinicInput } from './schemas';
 
@@ -20,14 +21,32 @@ export async function createClinic(input: NewClinic, keyName = 'default') {
   });
 }
 
+const sortedKey = (offsets: number[]) => [...new Set(offsets)].sort((x, y) => x - y).join();
+const sameOffsets = (a: number[], b: number[]) => sortedKey(a) === sortedKey(b);
+
 /**
- * Changes the clinic's settings. New reminder offsets apply to appointments booked or moved from
- * now on; reminders already queued keep their times.
+ * Changes the clinic's settings, with a `clinic.updated` event in the same transaction. Changed
+ * reminder offsets apply to every upcoming appointment: the worker re-syncs their reminders when it
+ * processes the event, and a reminder already queued for an offset no longer listed is skipped when
+ * it comes due (lib/reminders).
  */
 export async function updateClinic(clinicId: string, input: UpdateClinicInput) {
   const db = await getDb();
-  const { count } = await db.clinic.updateMany({ where: { id: clinicId }, data: input });
-  if (count === 0) throw new NotFoundError('Clinic not found');
+  const eventId = await db.$transaction(async (tx) => {
+    const before = await tx.clinic.findUnique({ where: { id: clinicId }, select: { reminderOffsetsMinutes: true } });
+    if (!before) throw new NotFoundError('Clinic not found');
+    const after = await tx.clinic.update({ where: { id: clinicId }, data: input, select: { reminderOffsetsMinutes: true } });
+    return recordEvent(tx, {
+      clinicId,
+      type: 'clinic.updated',
+      aggregateId: clinicId,
+      payload: {
+        fields: Object.keys(input).sort().join(','),
+        reminderOffsetsChanged: !sameOffsets(before.reminderOffsetsMinutes, after.reminderOffsetsMinutes),
+      },
+    });
+  });
+  await publishEvents([eventId]);
   return getClinic(clinicId);
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text, timeZone } from '../validation/common';
+import { patchOf, text, timeZone } from '../validation/common';
 
 const reminderOffsetsMinutes = z.array(z.number().int().min(5).max(60 * 24 * 14)).max(5);
 
@@ -13,15 +13,12 @@ export const createClinicSchema = z.strictObject({
  * PATCH /v1/clinic: any subset, at least one. The time zone is not here: working hours and booked
  * times are read in it, so moving a clinic to another zone is an operation of its own.
  */
-export const updateClinicSchema = z
-  .strictObject({
-    name: text(200),
-    reminderOffsetsMinutes,
-    /** Minutes after an appointment's end before an open one becomes no-show; null turns it off. */
-    autoNoShowAfterMinutes: z.number().int().min(0).max(60 * 24 * 3).nullable(),
-  })
-  .partial()
-  .refine((o) => Object.keys(o).length > 0, { message: 'at least one field is required' });
+export const updateClinicSchema = patchOf({
+  name: text(200),
+  reminderOffsetsMinutes,
+  /** Minutes after an appointment's end before an open one becomes no-show; null turns it off. */
+  autoNoShowAfterMinutes: z.number().int().min(0).max(60 * 24 * 3).nullable(),
+});
 export type UpdateClinicInput = z.infer<typeof updateClinicSchema>;
 
 export const createApiKeySchema = z.strictObject({ name: text(100) });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isoDateTime } from '../controls/schemas';
 import { cursor, limit } from '../pagination/cursor';
 import type { DomainEventType } from '../outbox/outbox';
+import { patchOf } from '../validation/common';
 
 /** Every domain event type, at run time; the Record makes a type added to DomainEventType a compile error here until listed. */
 const EVENT_TYPES: Record<DomainEventType, true> = {
@@ -19,6 +20,7 @@ const EVENT_TYPES: Record<DomainEventType, true> = {
   'control.renewed': true,
   'control.renewal_requested': true,
   'webhook.endpoint_disabled': true,
+  'clinic.updated': true,
 };
 export const WEBHOOK_EVENT_TYPES = Object.keys(EVENT_TYPES) as DomainEventType[];
 
@@ -27,9 +29,7 @@ const url = z.string().trim().min(1).max(2048);
 const eventTypes = z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1);
 
 export const createWebhookSchema = z.strictObject({ url, eventTypes });
-export const updateWebhookSchema = z
-  .strictObject({ url: url.optional(), eventTypes: eventTypes.optional(), enabled: z.boolean().optional() })
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+export const updateWebhookSchema = patchOf({ url, eventTypes, enabled: z.boolean() });
 
 /** The event type of a test ping (not a domain event: sent to the endpoint whatever its filter). */
 export const PING_EVENT_TYPE = 'webhook.ping';

@@ -4,6 +4,9 @@ import { newClinic } from '../support/clinic';
 import { invoke } from '../support/invoke';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
 
+// A lookback shorter than the longest delay a clinic may set (72 h): the window counts from the due time.
+process.env.NO_SHOW_LOOKBACK_HOURS = '24';
+
 type Sweep = typeof import('../../lib/appointments/no-show').sweepNoShows;
 let sweep: Sweep;
 let getDb: typeof import('../../lib/db/client').getDb;
@@ -88,7 +91,7 @@ describe('automatic no-show sweep', () => {
     const dueConfirmed = await appointmentEnded(on.clinicId, pro.id, patient.id, 45, 'confirmed');
     const tooRecent = await appointmentEnded(on.clinicId, pro.id, patient.id, 10);
     const completed = await appointmentEnded(on.clinicId, pro.id, patient.id, 180, 'completed');
-    const tooOld = await appointmentEnded(on.clinicId, pro.id, patient.id, 8 * 24 * 60); // past the 168 h lookback
+    const tooOld = await appointmentEnded(on.clinicId, pro.id, patient.id, 26 * 60); // due 25.5 h ago, past the 24 h lookback
     const future = await appointmentEnded(on.clinicId, pro.id, patient.id, -600);
     const otherClinic = await appointmentEnded(off.clinicId, offPro.id, offPatient.id, 120);
 
@@ -113,6 +116,18 @@ describe('automatic no-show sweep', () => {
     for (const h of history.rows) expect(h.reason).toBe('automatic: still open 30 min after its end');
     const events = await pg.query("SELECT aggregate_id FROM outbox_events WHERE type = 'appointment.no_show' AND clinic_id = $1", [on.clinicId]);
     expect(events.rows.map((r) => r.aggregate_id).sort()).toEqual([due.id, dueConfirmed.id].sort());
+  });
+
+  it('a delay longer than the lookback still marks what fell due within it', async () => {
+    const c = await newClinic();
+    await patch(c.key, { autoNoShowAfterMinutes: 48 * 60 });
+    const [pro, patient] = [await newProfessional(c.clinicId), await newPatient(c.clinicId)];
+    const dueTwoHoursAgo = await appointmentEnded(c.clinicId, pro.id, patient.id, 50 * 60);
+    const notDueYet = await appointmentEnded(c.clinicId, pro.id, patient.id, 47 * 60);
+    const dueTooLongAgo = await appointmentEnded(c.clinicId, pro.id, patient.id, 73 * 60); // due 25 h ago
+    await sweep();
+    const status = async (id: string) => (await pg.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status;
+    expect([await status(dueTwoHoursAgo.id), await status(notDueYet.id), await status(dueTooLongAgo.id)]).toEqual(['no_show', 'scheduled', 'scheduled']);
   });
 
   it('skips an appointment completed by hand after the sweep found it', async () => {
