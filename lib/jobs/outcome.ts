@@ -3,12 +3,23 @@ import { z } from 'zod';
 import { logger } from '../observability/logger';
 
 /*
- * The job Lambda's answer. A thrown error loses everything but its name and message at the Lambda
- * boundary (the runtime reports errorType, errorMessage and stackTrace only), so the retry hints a
- * processor's error carries would never reach the worker's backoff strategy. The job Lambda
- * therefore returns a job's failure as data, and the worker rebuilds an error from it that BullMQ
- * and the backoff strategy treat exactly like the processor's own error inline.
+ * The job Lambda's answer, by handshake. A thrown error loses everything but its name and message
+ * at the Lambda boundary (the runtime reports errorType, errorMessage and stackTrace only), so the
+ * retry hints a processor's error carries would never reach the worker's backoff strategy. A worker
+ * that reads failures as data says so in the invocation (`outcome: JOB_OUTCOME_VERSION`); only then
+ * does the job Lambda return a marked outcome (`agendaJobOutcome`), failure included, and the
+ * worker rebuilds an error from it that BullMQ and the backoff strategy treat like the processor's
+ * own. Without the marker the Lambda keeps the old contract (bare result, thrown error), so a
+ * worker deployed before the handshake still retries failures; an answer without the mark is a
+ * Lambda from before it, and its payload is the result. Worker and Lambda may roll out in any order.
  */
+
+/**
+ * The outcome version this code writes and reads: a worker sends it as the invocation's `outcome`,
+ * the job Lambda marks its answer with it as `agendaJobOutcome`. A Lambda answers old-style to any
+ * other value, so a later version must still read a bare result and a FunctionError.
+ */
+export const JOB_OUTCOME_VERSION = 1;
 
 const failureSchema = z.object({
   message: z.string(),
@@ -20,14 +31,26 @@ const failureSchema = z.object({
 /** What the worker's retry decision needs from a processor's error, as it crosses the Lambda boundary. */
 export type JobFailure = z.infer<typeof failureSchema>;
 
-/** The job Lambda's result: checked on the worker side, as the two may be deployed apart. */
+const mark = { agendaJobOutcome: z.literal(JOB_OUTCOME_VERSION) };
+
+/**
+ * A marked answer of the job Lambda, checked on the worker side as the two may be deployed apart.
+ * `result` is optional: a processor's undefined leaves no key once serialised.
+ */
 export const jobOutcomeSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: z.unknown() }),
-  z.object({ ok: z.literal(false), error: failureSchema }),
+  z.object({ ...mark, ok: z.literal(true), result: z.unknown().optional() }),
+  z.object({ ...mark, ok: z.literal(false), error: failureSchema }),
 ]);
 
-/** A job run by the job Lambda: its processor's result, or its failure as data. */
+/** A job run by the job Lambda for a worker that asked for outcomes: its result, or its failure as data. */
 export type JobOutcome = z.infer<typeof jobOutcomeSchema>;
+
+/**
+ * Whether an answer is a marked outcome rather than the bare result of a Lambda from before the
+ * handshake. Any answer carrying the mark counts, so a malformed one fails instead of passing as a result.
+ */
+export const isMarkedOutcome = (payload: unknown): boolean =>
+  typeof payload === 'object' && payload !== null && !Array.isArray(payload) && 'agendaJobOutcome' in payload;
 
 /**
  * A job that failed inside the job Lambda, as the worker sees it. Carries the processor's
@@ -69,15 +92,16 @@ export function errorOf(failure: JobFailure): Error {
 }
 
 /**
- * Runs a job in the job Lambda and turns whatever its processor threw into a failure result, so
- * the Lambda only fails as a function (FunctionError) when it crashes or times out.
+ * Runs a job in the job Lambda for a worker that asked for outcomes, turning whatever its processor
+ * threw into a failure outcome, so the Lambda only fails as a function (FunctionError) when it
+ * crashes or times out.
  */
 export async function settleJob(run: () => Promise<unknown>): Promise<JobOutcome> {
   try {
-    return { ok: true, result: await run() };
+    return { agendaJobOutcome: JOB_OUTCOME_VERSION, ok: true, result: await run() };
   } catch (err) {
     const error = failureOf(err);
     logger.warn('job.failed', { error: error.message, type: error.type, retryAfterMs: error.retryAfterMs, unrecoverable: error.unrecoverable });
-    return { ok: false, error };
+    return { agendaJobOutcome: JOB_OUTCOME_VERSION, ok: false, error };
   }
 }
