@@ -4,6 +4,7 @@ import { describeError } from '../../lib/errors/describe';
 import { UnauthorizedError } from '../../lib/errors/app-error';
 import { lambdaHandler } from '../../lib/lambda/handler';
 import { logger } from '../../lib/observability/logger';
+import { forgetConnections, isKeyRevoked } from '../../lib/realtime/connections';
 import { endpointFromEvent } from '../../lib/realtime/push';
 import { authenticateKey } from '../../lib/tenancy/api-keys';
 
@@ -42,9 +43,8 @@ export const connect = lambdaHandler(describe, async (event: SocketEvent) => {
       create: { connectionId, clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint },
       update: { clinicId: auth.clinicId, apiKeyId: auth.apiKeyId, endpoint, scope: null, connectedAt: new Date(), lastSeenAt: new Date() },
     });
-    const key = await db.apiKey.findUnique({ where: { id: auth.apiKeyId }, select: { revokedAt: true } });
-    if (!key || key.revokedAt) {
-      await db.socketConnection.deleteMany({ where: { connectionId } });
+    if (await isKeyRevoked(auth.apiKeyId)) {
+      await forgetConnections([connectionId]);
       throw new UnauthorizedError('API key revoked');
     }
     logger.info('socket.connected', { connectionId, clinicId: auth.clinicId });
@@ -62,7 +62,6 @@ export const connect = lambdaHandler(describe, async (event: SocketEvent) => {
 
 /** `$disconnect`: forgets the connection (a push to it would answer 410 anyway). */
 export const disconnect = lambdaHandler(describe, async (event: SocketEvent) => {
-  const db = await getDb();
-  await db.socketConnection.deleteMany({ where: { connectionId: event.requestContext.connectionId } });
+  await forgetConnections([event.requestContext.connectionId]);
   return { statusCode: 200 };
 });

@@ -2,30 +2,30 @@ import { getDb } from '../db/client';
 import { deliverAppointmentNotices, deliverControlNotices } from '../notifications/in-app';
 import { logger } from '../observability/logger';
 import { forgetConnections, subscribersOf } from './connections';
-import { pushToConnection } from './push';
+import { batchesOf, pushToMany } from './push';
+
+/**
+ * Bound on one batch of a broadcast's pushes, retries included (the SDK alone lets one push take
+ * about 8 s): a hanging Management API holds the domain event's job seconds per batch, not per socket.
+ */
+const BATCH_DEADLINE_MS = 5_000;
 
 /**
  * Pushes one message to every subscribed connection of a clinic whose scope is the whole clinic or
- * the given professional (sockets of revoked keys excluded). A connection that is gone (410) is
- * deleted; any other push failure is logged and skipped. Returns how many connections received it.
+ * the given professional (sockets of revoked keys excluded), a batch at once. A connection that is
+ * gone (410) is deleted; any other push failure is logged and skipped. Returns how many connections
+ * received it.
  */
 export async function broadcastToClinic(clinicId: string, professionalId: string | null, message: unknown): Promise<number> {
   const db = await getDb();
-  const connections = await subscribersOf(db, clinicId, professionalId);
   let delivered = 0;
-  const gone: string[] = [];
-  for (const c of connections) {
-    try {
-      if (await pushToConnection(c.endpoint, c.connectionId, message)) delivered++;
-      else {
-        gone.push(c.connectionId);
-        logger.info('socket.connection_gone', { connectionId: c.connectionId });
-      }
-    } catch (err) {
-      logger.warn('socket.push_failed', { connectionId: c.connectionId, error: (err as Error).message });
-    }
+  for (const batch of batchesOf(await subscribersOf(db, clinicId, professionalId))) {
+    const outcome = await pushToMany(batch, message, BATCH_DEADLINE_MS);
+    delivered += outcome.delivered;
+    for (const connectionId of outcome.gone) logger.info('socket.connection_gone', { connectionId });
+    for (const failure of outcome.failed) logger.warn('socket.push_failed', failure);
+    await forgetConnections(outcome.gone);
   }
-  await forgetConnections(gone);
   return delivered;
 }
 

@@ -1,7 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import { getDb } from '../db/client';
 import { logger } from '../observability/logger';
 import type { Tx } from '../outbox/outbox';
-import { closeConnection } from './push';
+import { batchesOf, closeConnection } from './push';
 
 /** A socket's row as a message handler needs it. */
 export interface SocketConnectionInfo {
@@ -66,36 +67,72 @@ export async function forgetConnections(connectionIds: string[]): Promise<void> 
   await db.socketConnection.deleteMany({ where: { connectionId: { in: connectionIds } } });
 }
 
+/**
+ * Whether a key can no longer hold sockets: revoked, or deleted (its socket rows went with it). One
+ * lookup for `$connect`'s second look and the close job's guard, so both read "revoked" alike.
+ */
+export async function isKeyRevoked(apiKeyId: string): Promise<boolean> {
+  const db = await getDb();
+  const key = await db.apiKey.findUnique({ where: { id: apiKeyId }, select: { revokedAt: true } });
+  return !key || key.revokedAt !== null;
+}
+
 export interface CloseOutcome {
   /** Closed by us (DeleteConnection answered 2xx). */
   closed: number;
   /** Already gone (410). */
   gone: number;
-  /** DeleteConnection failed otherwise; these rows are kept, so a later pass tries again. */
+  /** Not closed (DeleteConnection failed, or the deadline came first); these rows are kept, so a later pass tries again. */
   failed: number;
 }
 
-/** Bound on one DeleteConnection, retries included. */
+/** Bound on one batch of DeleteConnections, retries included. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * Bound on one {@link closeAndForget}: half the job Lambda's 120 s timeout (agenda queue in `lambda`
+ * mode), so a pass against a slow Management API ends by itself, with its finished batches forgotten.
+ */
+export const CLOSE_DEADLINE_MS = 60_000;
 
 /**
  * Closes sockets through the Management API and deletes the rows of those now closed or already
  * gone. A connection whose close failed keeps its row: refusing its messages (socket handler) and
  * skipping it in pushes does not depend on the close, and the next pass retries it.
+ *
+ * Closes run a batch (`FAN_BATCH`, 50) at once, and each batch's rows are deleted as soon as it is
+ * answered, so a pass cut short (deadline, Lambda timeout) never redoes the batches it finished.
+ * Past `deadlineMs` the batch in flight is aborted and the rest count as failed, for the next pass.
  */
-export async function closeAndForget(targets: PushTarget[], reason: string): Promise<CloseOutcome> {
+export async function closeAndForget(targets: PushTarget[], reason: string, { deadlineMs = CLOSE_DEADLINE_MS } = {}): Promise<CloseOutcome> {
   const outcome: CloseOutcome = { closed: 0, gone: 0, failed: 0 };
-  const done: string[] = [];
-  for (const t of targets) {
-    try {
-      if (await closeConnection(t.endpoint, t.connectionId, { timeoutMs: CLOSE_TIMEOUT_MS })) outcome.closed++;
-      else outcome.gone++;
-      done.push(t.connectionId);
-    } catch (err) {
-      outcome.failed++;
-      logger.warn('socket.close_failed', { connectionId: t.connectionId, reason, error: (err as Error).message });
+  const deadline = AbortSignal.timeout(deadlineMs);
+  let untried = 0;
+  for (const batch of batchesOf(targets)) {
+    if (deadline.aborted) {
+      untried += batch.length;
+      continue;
     }
+    const signal = AbortSignal.any([deadline, AbortSignal.timeout(CLOSE_TIMEOUT_MS)]);
+    // The batch's calls all listen on it; it lives for this batch only.
+    setMaxListeners(0, signal);
+    const results = await Promise.allSettled(batch.map((t) => closeConnection(t.endpoint, t.connectionId, { signal })));
+    const done: string[] = [];
+    results.forEach((r, i) => {
+      const { connectionId } = batch[i]!;
+      if (r.status === 'rejected') {
+        outcome.failed++;
+        logger.warn('socket.close_failed', { connectionId, reason, error: (r.reason as Error)?.message ?? String(r.reason) });
+        return;
+      }
+      if (r.value) outcome.closed++;
+      else outcome.gone++;
+      done.push(connectionId);
+    });
+    await forgetConnections(done);
   }
-  await forgetConnections(done);
+  if (untried > 0) {
+    outcome.failed += untried;
+    logger.warn('socket.close_deadline', { reason, untried, deadlineMs });
+  }
   return outcome;
 }

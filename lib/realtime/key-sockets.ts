@@ -2,7 +2,7 @@ import { getDb } from '../db/client';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
 import { getAgendaQueue } from '../queues/queues';
-import { closeAndForget, type CloseOutcome } from './connections';
+import { closeAndForget, isKeyRevoked, type CloseOutcome } from './connections';
 
 /** One close job per key (BullMQ ids take no colon): a second revoke of the same key (a client's retry) adds nothing. */
 export const closeKeySocketsJobId = (apiKeyId: string) => `sockets-close-${apiKeyId}`;
@@ -28,14 +28,14 @@ export async function requestKeySocketsClose(apiKeyId: string): Promise<boolean>
 
 /**
  * `sockets.close_for_key`: closes every socket the key opened (DeleteConnection) and deletes their
- * rows. Does nothing for a key that is not revoked. Throws while some close failed, so BullMQ retries
- * with backoff; the rows already closed are gone, so a retry only redoes the failures.
+ * rows. Does nothing for a key that is not revoked. Throws while some close failed (or was cut off
+ * by the deadline), so BullMQ retries with backoff; the rows already closed are gone, so a retry
+ * only redoes the rest.
  */
 export async function closeKeySockets(job: JobContext<'agenda', 'sockets.close_for_key'>): Promise<CloseOutcome & { apiKeyId: string }> {
   const { apiKeyId } = job.data;
   const db = await getDb();
-  const key = await db.apiKey.findUnique({ where: { id: apiKeyId }, select: { revokedAt: true } });
-  if (!key?.revokedAt) return { apiKeyId, closed: 0, gone: 0, failed: 0 };
+  if (!(await isKeyRevoked(apiKeyId))) return { apiKeyId, closed: 0, gone: 0, failed: 0 };
   const rows = await db.socketConnection.findMany({
     where: { apiKeyId },
     select: { connectionId: true, endpoint: true },

@@ -53,10 +53,25 @@ export async function closeConnection(endpoint: string, connectionId: string, op
   }
 }
 
+/**
+ * Management API calls in flight at once: the AWS SDK's socket pool per client (50), so one batch is
+ * one round trip; more would only queue inside the SDK, past their deadline.
+ */
+export const FAN_BATCH = 50;
+
+/** `items` cut into runs of at most `size`, in order. */
+export function batchesOf<T>(items: T[], size = FAN_BATCH): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
+  return batches;
+}
+
 export interface FanOutcome {
   delivered: number;
   /** Connections that answered 410: the caller forgets them. */
   gone: string[];
+  /** Pushes that failed otherwise (deadline included), for the caller to log. */
+  failed: { connectionId: string; error: string }[];
   /** What to record when nothing was delivered: a failure's message (truncated), else `connection gone (410)`. */
   lastError: string | null;
 }
@@ -71,10 +86,12 @@ export async function pushToMany(targets: { endpoint: string; connectionId: stri
   // Every call listens on the one signal; it lives for this fan-out only, so no listener can leak.
   setMaxListeners(0, signal);
   const results = await Promise.allSettled(targets.map((t) => pushToConnection(t.endpoint, t.connectionId, message, { signal })));
-  const outcome: FanOutcome = { delivered: 0, gone: [], lastError: null };
+  const outcome: FanOutcome = { delivered: 0, gone: [], failed: [], lastError: null };
   results.forEach((r, i) => {
-    if (r.status === 'rejected') outcome.lastError = String((r.reason as Error)?.message ?? r.reason).slice(0, 500);
-    else if (r.value) outcome.delivered++;
+    if (r.status === 'rejected') {
+      outcome.lastError = String((r.reason as Error)?.message ?? r.reason).slice(0, 500);
+      outcome.failed.push({ connectionId: targets[i]!.connectionId, error: outcome.lastError });
+    } else if (r.value) outcome.delivered++;
     else {
       outcome.gone.push(targets[i]!.connectionId);
       outcome.lastError ??= 'connection gone (410)';

@@ -3,7 +3,8 @@
  * close of the sockets it opened, and the close job closes them through the Management API
  * (DeleteConnection) and deletes their rows, retrying what failed; the periodic sweep forgets rows
  * past API Gateway's 2-hour maximum, closes those idle past its 10-minute timeout (margins: 5 min)
- * and those of revoked keys. The Management API is a local stand-in (AWS is the one thing faked).
+ * and those of revoked keys. Many sockets close a batch at once, each batch forgotten as soon as it
+ * is answered, under one deadline. The Management API is a local stand-in (AWS is the one thing faked).
  */
 import { randomUUID } from 'node:crypto';
 import { newClinic } from '../support/clinic';
@@ -13,6 +14,7 @@ import { startFakeManagementApi, type FakeManagementApi } from '../support/manag
 type Lib = {
   sweep: typeof import('../../lib/realtime/sweep');
   keySockets: typeof import('../../lib/realtime/key-sockets');
+  connections: typeof import('../../lib/realtime/connections');
   apiKeys: typeof import('../../lib/tenancy/api-keys');
   clinics: typeof import('../../lib/tenancy/clinics');
   http: typeof import('../../functions/http/api-keys');
@@ -29,6 +31,7 @@ beforeAll(async () => {
   lib = {
     sweep: await import('../../lib/realtime/sweep'),
     keySockets: await import('../../lib/realtime/key-sockets'),
+    connections: await import('../../lib/realtime/connections'),
     apiKeys: await import('../../lib/tenancy/api-keys'),
     clinics: await import('../../lib/tenancy/clinics'),
     http: await import('../../functions/http/api-keys'),
@@ -48,6 +51,7 @@ beforeEach(() => {
   api.calls.length = 0;
   api.gone.clear();
   api.failing.clear();
+  api.delayMs = 0;
 });
 
 const MIN = 60_000;
@@ -74,8 +78,14 @@ async function setup() {
     });
     return connectionId;
   };
+  /** `n` fresh sockets of the clinic's key, as close targets in the order made. */
+  const many = async (name: string, n: number) => {
+    const targets = Array.from({ length: n }, (_, i) => ({ connectionId: `${name}-${i}-${randomUUID().slice(0, 8)}=`, endpoint: api.endpoint }));
+    await db.socketConnection.createMany({ data: targets.map((t) => ({ ...t, clinicId: clinic.clinicId, apiKeyId: key.id, scope: 'clinic' })) });
+    return targets;
+  };
   const rowsLeft = async () => (await db.socketConnection.findMany({ where: { clinicId: clinic.clinicId }, select: { connectionId: true } })).map((r) => r.connectionId).sort();
-  return { ...clinic, db, key, socket, rowsLeft };
+  return { ...clinic, db, key, socket, many, rowsLeft };
 }
 
 describe('the socket sweep', () => {
@@ -109,6 +119,67 @@ describe('the socket sweep', () => {
     await lib.sweep.sweepSockets();
     expect(await s.rowsLeft()).toEqual([oldButInMargin, idleInMargin, fresh].sort());
   });
+});
+
+describe('closing many sockets', () => {
+  /**
+   * Runs `fn` while noting when each call reaches the stand-in (which answers `delayMs` after) and
+   * calling `onArrival` with its rank, from 1: closes made one after another arrive a full delay apart.
+   */
+  async function arrivalsDuring<T>(fn: () => Promise<T>, onArrival: (n: number) => void = () => undefined) {
+    const arrivals: number[] = [];
+    const record = api.calls.push.bind(api.calls);
+    api.calls.push = (...items) => {
+      arrivals.push(performance.now());
+      onArrival(arrivals.length);
+      return record(...items);
+    };
+    try {
+      return { result: await fn(), arrivals };
+    } finally {
+      api.calls.push = record;
+    }
+  }
+  const ids = (targets: { connectionId: string }[]) => targets.map((t) => t.connectionId).sort();
+
+  it('closes 50 at once, batch after batch, and forgets each batch before the next goes out', async () => {
+    const s = await setup();
+    const targets = await s.many('many', 60);
+    api.delayMs = 700;
+    let leftAtSecondBatch: Promise<string[]> | undefined;
+    const { result, arrivals } = await arrivalsDuring(
+      () => lib.connections.closeAndForget(targets, 'test'),
+      (n) => {
+        if (n === 51) leftAtSecondBatch = s.rowsLeft();
+      },
+    );
+    expect(result).toEqual({ closed: 60, gone: 0, failed: 0 });
+    expect(arrivals).toHaveLength(60);
+    // The first 50 all in flight before the first was answered; the 51st only once all were.
+    expect(arrivals[49]! - arrivals[0]!).toBeLessThan(api.delayMs);
+    expect(arrivals[50]! - arrivals[49]!).toBeGreaterThan(api.delayMs / 2);
+    expect(ids(api.calls.slice(0, 50))).toEqual(ids(targets.slice(0, 50)));
+    expect((await leftAtSecondBatch)!.filter((id) => ids(targets.slice(0, 50)).includes(id))).toEqual([]);
+    expect(await s.rowsLeft()).toEqual([]);
+  });
+
+  it('keeps the rows forgotten by batches answered before the deadline; the rest wait for the next pass', async () => {
+    const s = await setup();
+    const targets = await s.many('slow', 110);
+    const { result, arrivals } = await arrivalsDuring(
+      () => lib.connections.closeAndForget(targets, 'test', { deadlineMs: 1_500 }),
+      (n) => {
+        if (n === 51) api.delayMs = 2_500; // the second batch hangs past the deadline
+      },
+    );
+    expect(result).toEqual({ closed: 50, gone: 0, failed: 60 });
+    expect(arrivals).toHaveLength(100); // the third batch is not tried after the deadline
+    expect(await s.rowsLeft()).toEqual(ids(targets.slice(50)));
+
+    api.delayMs = 0;
+    await expect(lib.connections.closeAndForget(targets.slice(50), 'test')).resolves.toEqual({ closed: 60, gone: 0, failed: 0 });
+    expect(await s.rowsLeft()).toEqual([]);
+  }, 20_000);
 });
 
 describe('revoking an API key', () => {
