@@ -74,25 +74,24 @@ const RESYNC_PAGE = 200;
  * Re-syncs the reminders of every upcoming active appointment of a clinic, after its reminder
  * offsets changed (`clinic.updated`): jobs for the new offsets are added. Jobs for offsets no longer
  * listed cannot be found by id without knowing the old list; they are skipped when they come due
- * (lib/reminders/processor.ts). Idempotent, like `syncReminders`.
+ * (lib/reminders/processor.ts). Pages over ids only and syncs each appointment from its current
+ * row, so one moved meanwhile keeps its new time. Idempotent, like `syncReminders`.
  */
 export async function resyncClinicReminders(clinicId: string, now = new Date()): Promise<{ appointments: number; added: number; removed: number }> {
   const db = await getDb();
-  const clinic = await db.clinic.findUnique({ where: { id: clinicId }, select: { reminderOffsetsMinutes: true } });
   const total = { appointments: 0, added: 0, removed: 0 };
-  if (!clinic) return total;
   let cursor: string | undefined;
   for (;;) {
     const page = await db.appointment.findMany({
       where: { clinicId, status: { in: ACTIVE_STATUSES }, startsAt: { gt: now }, ...(cursor && { id: { gt: cursor } }) },
-      select: { id: true, status: true, startsAt: true },
+      select: { id: true },
       orderBy: { id: 'asc' },
       take: RESYNC_PAGE,
     });
     if (page.length === 0) break;
     cursor = page[page.length - 1]!.id;
-    for (const appt of page) {
-      const r = await applyReminders(appt, clinic.reminderOffsetsMinutes, now);
+    for (const { id } of page) {
+      const r = await syncReminders(id, now);
       total.appointments += 1;
       total.added += r.added;
       total.removed += r.removed;

@@ -33,7 +33,9 @@ const sameOffsets = (a: number[], b: number[]) => sortedKey(a) === sortedKey(b);
 export async function updateClinic(clinicId: string, input: UpdateClinicInput) {
   const db = await getDb();
   const eventId = await db.$transaction(async (tx) => {
-    const before = await tx.clinic.findUnique({ where: { id: clinicId }, select: { reminderOffsetsMinutes: true } });
+    // Locked, so two concurrent changes each compare with what the other committed.
+    const [before] = await tx.$queryRaw<{ reminderOffsetsMinutes: number[] }[]>`
+      SELECT reminder_offsets_minutes AS "reminderOffsetsMinutes" FROM clinics WHERE id = ${clinicId}::uuid FOR UPDATE`;
     if (!before) throw new NotFoundError('Clinic not found');
     const after = await tx.clinic.update({ where: { id: clinicId }, data: input, select: { reminderOffsetsMinutes: true } });
     return recordEvent(tx, {
