@@ -13,6 +13,7 @@ import { TEST_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
 
 type Lib = {
   inApp: typeof import('../../lib/notifications/in-app');
@@ -43,12 +44,7 @@ afterAll(async () => {
   await api.close();
 });
 
-beforeEach(() => {
-  api.calls.length = 0;
-  api.gone.clear();
-  api.failing.clear();
-  api.delayMs = 0;
-});
+beforeEach(() => api.reset());
 
 const HOUR = 3_600_000;
 
@@ -88,8 +84,7 @@ async function setup() {
     });
   /** A socket row as $connect and subscribe leave it, pushing to the stand-in. */
   const socket = async (scope: string, apiKeyId = key.id, connectedAt?: Date) => {
-    const connectionId = `c${randomUUID().slice(0, 12)}=`;
-    await db.socketConnection.create({ data: { connectionId, clinicId: clinic.clinicId, apiKeyId, endpoint: api.endpoint, scope, connectedAt } });
+    const connectionId = await newSocketRow({ clinicId: clinic.clinicId, apiKeyId, endpoint: api.endpoint, scope, connectedAt });
     return { connectionId, endpoint: api.endpoint, clinicId: clinic.clinicId, scope };
   };
   /** Moves an appointment by `ms` (as a reschedule does, without its notices). */
@@ -219,7 +214,7 @@ describe("in-app notices on an appointment's event", () => {
     const whole = await s.socket('clinic');
     const mine = await s.socket(s.proA.id);
     const others = await s.socket(s.proB.id);
-    const revokedKey = await s.db.apiKey.create({ data: { clinicId: s.clinicId, name: 'old', prefix: randomUUID().slice(0, 12), keyHash: '0'.repeat(64), revokedAt: new Date() } });
+    const revokedKey = await newRevokedApiKey(s.clinicId);
     const revoked = await s.socket('clinic', revokedKey.id);
 
     expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 0 });
@@ -286,25 +281,8 @@ describe('in-app notices no longer true', () => {
 });
 
 describe("a notice's pushes", () => {
-  /**
-   * Runs `fn` while noting when each call reaches the stand-in, which answers `delayMs` after:
-   * pushes made one after another arrive a full delay (or deadline) apart; pushes made in parallel
-   * all arrive within one.
-   */
-  async function arrivalsDuring<T>(fn: () => Promise<T>): Promise<{ result: T; spreadMs: number; count: number }> {
-    const arrivals: number[] = [];
-    const record = api.calls.push.bind(api.calls);
-    api.calls.push = (...items) => {
-      arrivals.push(performance.now());
-      return record(...items);
-    };
-    try {
-      const result = await fn();
-      return { result, spreadMs: Math.max(...arrivals) - Math.min(...arrivals), count: arrivals.length };
-    } finally {
-      api.calls.push = record;
-    }
-  }
+  /** From the first arrival to the last: pushes made one after another span a full delay (or deadline) each. */
+  const spreadMs = (arrivals: number[]) => Math.max(...arrivals) - Math.min(...arrivals);
 
   it('go to all its sockets at once: every push is in flight before the first is answered', async () => {
     const s = await setup();
@@ -313,11 +291,11 @@ describe("a notice's pushes", () => {
     const sockets = [];
     for (let i = 0; i < 12; i++) sockets.push(await s.socket(i % 2 ? 'clinic' : s.proA.id));
     api.delayMs = 1_000;
-    const { result, spreadMs, count } = await arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
+    const { result, arrivals } = await api.arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
     expect(result).toEqual({ sent: 1, failed: 0, expired: 0, stale: 0 });
     for (const socket of sockets) expect(pushedIds(socket.connectionId)).toEqual([n.id]);
-    expect(count).toBe(sockets.length);
-    expect(spreadMs).toBeLessThan(api.delayMs);
+    expect(arrivals).toHaveLength(sockets.length);
+    expect(spreadMs(arrivals)).toBeLessThan(api.delayMs);
     expect(await row(n.id)).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
@@ -327,11 +305,11 @@ describe("a notice's pushes", () => {
     const n = await s.notice(a.id, HOUR);
     const sockets = [await s.socket('clinic'), await s.socket('clinic'), await s.socket(s.proA.id)];
     api.delayMs = 3_000; // longer than the deadline (2 s)
-    const { result, spreadMs, count } = await arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
+    const { result, arrivals } = await api.arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
     expect(result).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
     // All made at once, before the deadline cut any of them off.
-    expect(count).toBe(sockets.length);
-    expect(spreadMs).toBeLessThan(2_000);
+    expect(arrivals).toHaveLength(sockets.length);
+    expect(spreadMs(arrivals)).toBeLessThan(2_000);
     expect(await row(n.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.any(String) });
     api.delayMs = 0;
     expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });

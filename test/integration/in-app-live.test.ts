@@ -6,12 +6,12 @@
  * through the worker's own processors; the Management API is a local stand-in (AWS is the one
  * thing faked).
  */
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { newSocketRow } from '../support/socket-rows';
 
 type Lib = {
   appointments: typeof import('../../lib/appointments/service');
@@ -48,9 +48,7 @@ afterAll(async () => {
   await api.close();
 });
 
-beforeEach(() => {
-  api.calls.length = 0;
-});
+beforeEach(() => api.reset());
 
 const ZONE = 'America/Sao_Paulo';
 
@@ -62,11 +60,7 @@ async function setup() {
   const key = await db.apiKey.findFirstOrThrow({ where: { clinicId: clinic.clinicId } });
   const scope = { clinicId: clinic.clinicId, timeZone: ZONE };
   /** A socket row as $connect and subscribe leave it (no backlog delivered), pushing to the stand-in. */
-  const socket = async (subscription: string) => {
-    const connectionId = `c${randomUUID().slice(0, 12)}=`;
-    await db.socketConnection.create({ data: { connectionId, clinicId: clinic.clinicId, apiKeyId: key.id, endpoint: api.endpoint, scope: subscription } });
-    return connectionId;
-  };
+  const socket = (subscription: string) => newSocketRow({ clinicId: clinic.clinicId, apiKeyId: key.id, endpoint: api.endpoint, scope: subscription });
   const book = (startsAt = localAt(3, 14, 30)) => lib.appointments.createAppointment(scope, { professionalId: proA.id, patientId: patient.id, startsAt });
   return { clinicId: clinic.clinicId, scope, db, proA, proB, patient, socket, book };
 }

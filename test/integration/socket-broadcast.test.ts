@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
+import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
 
 type Lib = {
   broadcast: typeof import('../../lib/realtime/broadcast');
@@ -31,34 +32,13 @@ afterAll(async () => {
   await api.close();
 });
 
-/** Notes when each call reaches the stand-in, which answers `delayMs` after. */
-async function arrivalsDuring<T>(fn: () => Promise<T>) {
-  const arrivals: number[] = [];
-  const record = api.calls.push.bind(api.calls);
-  api.calls.push = (...items) => {
-    arrivals.push(performance.now());
-    return record(...items);
-  };
-  try {
-    return { result: await fn(), arrivals };
-  } finally {
-    api.calls.push = record;
-  }
-}
-
 it("reaches the clinic's and the professional's sockets a batch at once, forgets the gone, keeps the failing", async () => {
   const { clinicId } = await newClinic();
   const db = await lib.db.getDb();
   const key = await db.apiKey.findFirstOrThrow({ where: { clinicId } });
-  const revoked = await db.apiKey.create({
-    data: { clinicId, name: 'old', prefix: randomUUID().slice(0, 12), keyHash: '0'.repeat(64), revokedAt: new Date() },
-  });
+  const revoked = await newRevokedApiKey(clinicId);
   const [pro, otherPro] = [randomUUID(), randomUUID()];
-  const socket = async (scope: string, apiKeyId = key.id) => {
-    const connectionId = `b-${randomUUID().slice(0, 12)}=`;
-    await db.socketConnection.create({ data: { connectionId, clinicId, apiKeyId, endpoint: api.endpoint, scope } });
-    return connectionId;
-  };
+  const socket = (scope: string, apiKeyId = key.id) => newSocketRow({ clinicId, apiKeyId, endpoint: api.endpoint, scope }, 'b');
   const clinicWide: string[] = [];
   for (let i = 0; i < 52; i++) clinicWide.push(await socket('clinic'));
   const own = await socket(pro);
@@ -69,7 +49,7 @@ it("reaches the clinic's and the professional's sockets a batch at once, forgets
   api.delayMs = 500;
 
   const message = { type: 'slots.changed', professionalId: pro };
-  const { result, arrivals } = await arrivalsDuring(() => lib.broadcast.broadcastToClinic(clinicId, pro, message));
+  const { result, arrivals } = await api.arrivalsDuring(() => lib.broadcast.broadcastToClinic(clinicId, pro, message));
   api.delayMs = 0;
 
   expect(result).toBe(clinicWide.length + 1);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { newClinic } from '../support/clinic';
 import { invoke } from '../support/invoke';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
+import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
 
 type Lib = {
   sweep: typeof import('../../lib/realtime/sweep');
@@ -47,12 +48,7 @@ afterAll(async () => {
   await api.close();
 });
 
-beforeEach(() => {
-  api.calls.length = 0;
-  api.gone.clear();
-  api.failing.clear();
-  api.delayMs = 0;
-});
+beforeEach(() => api.reset());
 
 const MIN = 60_000;
 const closesOf = () => api.calls.filter((c) => c.method === 'DELETE').map((c) => c.connectionId);
@@ -62,21 +58,10 @@ async function setup() {
   const db = await lib.db.getDb();
   const key = await db.apiKey.findFirstOrThrow({ where: { clinicId: clinic.clinicId } });
   /** A socket row as $connect leaves it, opened `ageMs` ago and last heard from `idleMs` ago. */
-  const socket = async (name: string, ageMs: number, idleMs: number, apiKeyId = key.id) => {
-    const connectionId = `${name}-${randomUUID().slice(0, 8)}=`;
+  const socket = (name: string, ageMs: number, idleMs: number, apiKeyId = key.id) => {
     const now = Date.now();
-    await db.socketConnection.create({
-      data: {
-        connectionId,
-        clinicId: clinic.clinicId,
-        apiKeyId,
-        endpoint: api.endpoint,
-        scope: 'clinic',
-        connectedAt: new Date(now - ageMs),
-        lastSeenAt: new Date(now - idleMs),
-      },
-    });
-    return connectionId;
+    const [connectedAt, lastSeenAt] = [new Date(now - ageMs), new Date(now - idleMs)];
+    return newSocketRow({ clinicId: clinic.clinicId, apiKeyId, endpoint: api.endpoint, scope: 'clinic', connectedAt, lastSeenAt }, name);
   };
   /** `n` fresh sockets of the clinic's key, as close targets in the order made. */
   const many = async (name: string, n: number) => {
@@ -99,9 +84,7 @@ describe('the socket sweep', () => {
     const idleAlive = await s.socket('idle-alive', 30 * MIN, idle + margin + MIN);
     const idleStuck = await s.socket('idle-stuck', 30 * MIN, idle + margin + MIN);
     const fresh = await s.socket('fresh', MIN, 0);
-    const revokedKey = await s.db.apiKey.create({
-      data: { clinicId: s.clinicId, name: 'old', prefix: randomUUID().slice(0, 12), keyHash: '0'.repeat(64), revokedAt: new Date() },
-    });
+    const revokedKey = await newRevokedApiKey(s.clinicId);
     const ofRevoked = await s.socket('revoked', MIN, 0, revokedKey.id);
     api.gone.add(idleGone); // API Gateway closed it already
     api.failing.add(idleStuck); // the Management API fails for this one: kept for the next pass
@@ -122,24 +105,6 @@ describe('the socket sweep', () => {
 });
 
 describe('closing many sockets', () => {
-  /**
-   * Runs `fn` while noting when each call reaches the stand-in (which answers `delayMs` after) and
-   * calling `onArrival` with its rank, from 1: closes made one after another arrive a full delay apart.
-   */
-  async function arrivalsDuring<T>(fn: () => Promise<T>, onArrival: (n: number) => void = () => undefined) {
-    const arrivals: number[] = [];
-    const record = api.calls.push.bind(api.calls);
-    api.calls.push = (...items) => {
-      arrivals.push(performance.now());
-      onArrival(arrivals.length);
-      return record(...items);
-    };
-    try {
-      return { result: await fn(), arrivals };
-    } finally {
-      api.calls.push = record;
-    }
-  }
   const ids = (targets: { connectionId: string }[]) => targets.map((t) => t.connectionId).sort();
 
   it('closes 50 at once, batch after batch, and forgets each batch before the next goes out', async () => {
@@ -147,7 +112,7 @@ describe('closing many sockets', () => {
     const targets = await s.many('many', 60);
     api.delayMs = 700;
     let leftAtSecondBatch: Promise<string[]> | undefined;
-    const { result, arrivals } = await arrivalsDuring(
+    const { result, arrivals } = await api.arrivalsDuring(
       () => lib.connections.closeAndForget(targets, 'test'),
       (n) => {
         if (n === 51) leftAtSecondBatch = s.rowsLeft();
@@ -166,7 +131,7 @@ describe('closing many sockets', () => {
   it('keeps the rows forgotten by batches answered before the deadline; the rest wait for the next pass', async () => {
     const s = await setup();
     const targets = await s.many('slow', 110);
-    const { result, arrivals } = await arrivalsDuring(
+    const { result, arrivals } = await api.arrivalsDuring(
       () => lib.connections.closeAndForget(targets, 'test', { deadlineMs: 1_500 }),
       (n) => {
         if (n === 51) api.delayMs = 2_500; // the second batch hangs past the deadline
