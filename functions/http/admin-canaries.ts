@@ -2,9 +2,8 @@ import { createCanarySchema } from '../../lib/canary/schemas';
 import { getCanary, requestCanary } from '../../lib/canary/service';
 import { requireAdmin } from '../../lib/http/admin-auth';
 import { parseJsonBody } from '../../lib/http/body';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 import { httpHandler } from '../../lib/http/handler';
+import { pathId } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
 
 /** POST /admin/canaries: write a canary row and enqueue it; 202 with its id. */
@@ -18,6 +17,6 @@ export const create = httpHandler(async (event) => {
 /** GET /admin/canaries/{id}: whether, where and how the canary was processed. */
 export const get = httpHandler(async (event) => {
   requireAdmin(event);
-  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const id = pathId(event);
   return json(200, await getCanary(id));
 });

@@ -1,10 +1,9 @@
 import { parseJsonBody } from '../../lib/http/body';
 import { clinicHandler } from '../../lib/http/handler';
-import { json } from '../../lib/http/response';
+import { pathId } from '../../lib/http/params';
+import { json, noContent } from '../../lib/http/response';
 import { getClinic, issueApiKey, listApiKeys, revokeApiKey } from '../../lib/tenancy/clinics';
 import { createApiKeySchema } from '../../lib/tenancy/schemas';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 
 /** GET /v1/clinic: the caller's clinic. */
 export const clinic = clinicHandler(async (_event, auth) => json(200, await getClinic(auth.clinicId)));
@@ -20,7 +19,7 @@ export const create = clinicHandler(async (event, auth) => {
 
 /** DELETE /v1/api-keys/{id}: revokes a key at once; the sockets it opened are closed by the worker. */
 export const revoke = clinicHandler(async (event, auth) => {
-  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const id = pathId(event);
   await revokeApiKey(auth.clinicId, id);
-  return { statusCode: 204, headers: {}, body: '' };
+  return noContent();
 });

@@ -8,12 +8,10 @@ import {
 } from '../../lib/appointments/service';
 import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../../lib/appointments/schemas';
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler, type HttpEvent } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/handler';
+import { pathId, queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 
-const pathId = (event: HttpEvent) => validate(idParam, event.pathParameters ?? {}, 'path').id;
 const scopeOf = (auth: { clinicId: string; timeZone: string }) => ({ clinicId: auth.clinicId, timeZone: auth.timeZone });
 
 /** POST /v1/appointments: books; 201, 409 when the slot is taken, 422 when a rule refuses it. */
@@ -25,7 +23,7 @@ export const create = clinicHandler(async (event, auth) => {
 
 /** GET /v1/appointments?professionalId=&patientId=&status=&from=&to=&cursor=&limit= */
 export const list = clinicHandler(async (event, auth) => {
-  const q = validate(listAppointmentsSchema, event.queryStringParameters ?? {}, 'query');
+  const q = queryParams(listAppointmentsSchema, event);
   return json(200, await listAppointments(scopeOf(auth), q));
 });
 

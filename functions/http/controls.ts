@@ -3,10 +3,9 @@ import { createControl, getControl, listControls } from '../../lib/controls/serv
 import { ConflictError } from '../../lib/errors/app-error';
 import { parseJsonBody } from '../../lib/http/body';
 import { clinicHandler } from '../../lib/http/handler';
+import { pathId, queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
 import { renewControl } from '../../lib/renewals/service';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 
 /** POST /v1/controls: a patient's package of sessions. */
 export const create = clinicHandler(async (event, auth) => {
@@ -17,13 +16,13 @@ export const create = clinicHandler(async (event, auth) => {
 
 /** GET /v1/controls?patientId=&status=&cursor=&limit= */
 export const list = clinicHandler(async (event, auth) => {
-  const q = validate(listControlsSchema, event.queryStringParameters ?? {}, 'query');
+  const q = queryParams(listControlsSchema, event);
   return json(200, await listControls(auth.clinicId, q));
 });
 
 /** GET /v1/controls/{id}: with sessions used and remaining. */
 export const get = clinicHandler(async (event, auth) => {
-  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const id = pathId(event);
   return json(200, await getControl(auth.clinicId, id));
 });
 
@@ -32,7 +31,7 @@ export const get = clinicHandler(async (event, auth) => {
  * the new package; 409 when it was already renewed, with the successor's id in `details.successorId`.
  */
 export const renew = clinicHandler(async (event, auth) => {
-  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
+  const id = pathId(event);
   const result = await renewControl(auth.clinicId, id, { by: 'manual' });
   if (!result.created) {
     throw new ConflictError('The control was already renewed', { controlId: id, successorId: result.control.id });

@@ -1,12 +1,10 @@
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler, type HttpEvent } from '../../lib/http/handler';
-import { json } from '../../lib/http/response';
+import { clinicHandler } from '../../lib/http/handler';
+import { pathId, queryParams } from '../../lib/http/params';
+import { json, noContent } from '../../lib/http/response';
 import { createPatient, deletePatient, getPatient, listPatients, updatePatient } from '../../lib/scheduling/patients';
 import { createPatientBody, listPatientsQuery, updatePatientBody } from '../../lib/scheduling/schemas';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 
-const pathId = (event: HttpEvent) => validate(idParam, event.pathParameters ?? {}, 'path').id;
 
 /** POST /v1/patients */
 export const create = clinicHandler(async (event, auth) =>
@@ -15,7 +13,7 @@ export const create = clinicHandler(async (event, auth) =>
 
 /** GET /v1/patients?limit=&cursor=&q=: `{ data, nextCursor }`, oldest first; q matches the name, any case. */
 export const list = clinicHandler(async (event, auth) =>
-  json(200, await listPatients(auth.clinicId, validate(listPatientsQuery, event.queryStringParameters ?? {}, 'query'))),
+  json(200, await listPatients(auth.clinicId, queryParams(listPatientsQuery, event))),
 );
 
 /** GET /v1/patients/{id} */
@@ -30,5 +28,5 @@ export const update = clinicHandler(async (event, auth) => {
 /** DELETE /v1/patients/{id}: 409 while the patient has appointments. */
 export const remove = clinicHandler(async (event, auth) => {
   await deletePatient(auth.clinicId, pathId(event));
-  return { statusCode: 204, headers: {}, body: '' };
+  return noContent();
 });

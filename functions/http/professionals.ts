@@ -1,6 +1,7 @@
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler, type HttpEvent } from '../../lib/http/handler';
-import { json, type HttpResult } from '../../lib/http/response';
+import { clinicHandler } from '../../lib/http/handler';
+import { pathId, pathParams, queryParams } from '../../lib/http/params';
+import { json, noContent } from '../../lib/http/response';
 import {
   addTimeOff,
   createProfessional,
@@ -20,11 +21,7 @@ import {
   updateProfessionalBody,
   workingHoursBody,
 } from '../../lib/scheduling/schemas';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 
-const pathId = (event: HttpEvent) => validate(idParam, event.pathParameters ?? {}, 'path').id;
-const noContent = (): HttpResult => ({ statusCode: 204, headers: {}, body: '' });
 
 /** POST /v1/professionals */
 export const create = clinicHandler(async (event, auth) =>
@@ -33,7 +30,7 @@ export const create = clinicHandler(async (event, auth) =>
 
 /** GET /v1/professionals?limit=&cursor=&active=: `{ data, nextCursor }`, oldest first. */
 export const list = clinicHandler(async (event, auth) =>
-  json(200, await listProfessionals(auth.clinicId, validate(listProfessionalsQuery, event.queryStringParameters ?? {}, 'query'))),
+  json(200, await listProfessionals(auth.clinicId, queryParams(listProfessionalsQuery, event))),
 );
 
 /** GET /v1/professionals/{id} */
@@ -67,7 +64,7 @@ export const listTimeOffs = clinicHandler(async (event, auth) =>
 
 /** DELETE /v1/professionals/{id}/time-off/{timeOffId} */
 export const removeTimeOff = clinicHandler(async (event, auth) => {
-  const { id, timeOffId } = validate(timeOffParams, event.pathParameters ?? {}, 'path');
+  const { id, timeOffId } = pathParams(timeOffParams, event);
   await deleteTimeOff(auth.clinicId, id, timeOffId);
   return noContent();
 });

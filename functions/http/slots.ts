@@ -1,9 +1,8 @@
 import { slotsQuery } from '../../lib/availability/query';
 import { getSlots } from '../../lib/availability/service';
 import { clinicHandler } from '../../lib/http/handler';
+import { pathId, queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
-import { idParam } from '../../lib/validation/common';
-import { validate } from '../../lib/validation/validate';
 
 /**
  * GET /v1/professionals/{id}/slots?from=&to=&duration=: the professional's free slots in the
@@ -11,8 +10,8 @@ import { validate } from '../../lib/validation/validate';
  * unavailable (bypass; the slots are computed all the same).
  */
 export const handler = clinicHandler(async (event, auth) => {
-  const { id } = validate(idParam, event.pathParameters ?? {}, 'path');
-  const query = validate(slotsQuery(auth.timeZone), event.queryStringParameters ?? {}, 'query');
+  const id = pathId(event);
+  const query = queryParams(slotsQuery(auth.timeZone), event);
   const { result, cache } = await getSlots({
     clinicId: auth.clinicId,
     timeZone: auth.timeZone,

@@ -10,3 +10,6 @@ export function json(statusCode: number, body: unknown, headers?: Record<string,
     body: JSON.stringify(body),
   };
 }
+
+/** 204: done, nothing to say. */
+export const noContent = (): HttpResult => ({ statusCode: 204, headers: {}, body: '' });
