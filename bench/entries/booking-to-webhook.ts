@@ -26,7 +26,7 @@ import {
   removeStaleBenchClinics,
   type Booked,
 } from '../support/scheduling';
-import { ms, percentile, ratio } from '../support/stats';
+import { ms, ratio, summarize, type LatencySummary } from '../support/stats';
 import { WebhookReceiver } from '../support/webhook-receiver';
 import type { BenchEntry, BenchResult } from '../types';
 
@@ -37,11 +37,6 @@ interface Series {
   samples: number[];
 }
 
-const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
-const pcts = (xs: readonly number[]) => {
-  const s = sorted(xs);
-  return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1]!, mean: s.reduce((a, b) => a + b, 0) / s.length };
-};
 
 async function run(): Promise<BenchResult> {
   const n = envInt('BENCH_B2W_N', 200);
@@ -151,9 +146,9 @@ async function run(): Promise<BenchResult> {
       [endpoint.id],
     );
     const deliveries = rows.map((r) => `${r.n} ${r.status} after ${r.attempts} attempt(s)`).join(', ');
-    const a = pcts(direct.samples);
-    const b = pcts(e2e.samples);
-    const row = (label: string, x: ReturnType<typeof pcts>) => [label, ms(x.p50), ms(x.p90), ms(x.p99), ms(x.max), ms(x.mean)];
+    const a = summarize(direct.samples);
+    const b = summarize(e2e.samples);
+    const row = (label: string, x: LatencySummary) => [label, ms(x.p50), ms(x.p90), ms(x.p99), ms(x.max), ms(x.mean)];
     notes.push(
       `Path: POST /v1/appointments (clinicHandler, createAppointment; after commit the outbox publication of appointment.created to ` +
         `the agenda queue) → the worker's agenda consumer runs domain.event (reminders, webhook fan-out: one delivery row and a ` +
@@ -183,18 +178,18 @@ async function run(): Promise<BenchResult> {
           title: 'Where the end-to-end time goes (ms)',
           columns: ['stage', 'p50', 'p90', 'p99', 'max', 'mean'],
           rows: [
-            row('booking answered 201 (from the call)', pcts(answered)),
-            row('webhook received (after the 201)', pcts(afterAnswer)),
-            row('direct signed POST, round trip to its 200', pcts(roundTrip)),
+            row('booking answered 201 (from the call)', summarize(answered)),
+            row('webhook received (after the 201)', summarize(afterAnswer)),
+            row('direct signed POST, round trip to its 200', summarize(roundTrip)),
           ],
         },
       ],
       data: {
         e2eMs: b,
         directMs: a,
-        answeredMs: pcts(answered),
-        afterAnswerMs: pcts(afterAnswer),
-        roundTripMs: pcts(roundTrip),
+        answeredMs: summarize(answered),
+        afterAnswerMs: summarize(afterAnswer),
+        roundTripMs: summarize(roundTrip),
         deliveries: rows,
         samples: { e2e: e2e.samples, direct: direct.samples },
       },

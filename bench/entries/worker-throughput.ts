@@ -10,7 +10,7 @@ import { startBenchConsumers, type BenchConsumers } from '../support/consumers';
 import { envInt } from '../support/env';
 import { countClients, openBenchRedis, removeBenchQueues } from '../support/redis-clients';
 import { openFixtureClient } from '../support/scheduling';
-import { ms, percentile, ratio } from '../support/stats';
+import { ms, ratio, summarize } from '../support/stats';
 import type { BenchEntry, BenchResult } from '../types';
 
 const RAW_CLIENT_NAME = 'agenda-bench-raw-worker';
@@ -157,8 +157,8 @@ async function run(): Promise<BenchResult> {
 
     const stats = variants.map((v) => {
       const total = v.drainMs.reduce((a, b) => a + b, 0);
-      const sorted = [...v.drainMs].sort((a, b) => a - b);
-      return { v, jobsPerSec: (v.jobs * 1000) / total, perJob: total / v.jobs, blockP50: percentile(sorted, 50), blockMax: sorted[sorted.length - 1]! };
+      const blocks = summarize(v.drainMs);
+      return { v, jobsPerSec: (v.jobs * 1000) / total, perJob: total / v.jobs, blockP50: blocks.p50, blockMax: blocks.max };
     });
     const [p, r] = stats as [(typeof stats)[number], (typeof stats)[number]];
     notes.push(

@@ -3,6 +3,7 @@ export interface LatencySummary {
   count: number;
   mean: number;
   p50: number;
+  p90: number;
   p95: number;
   p99: number;
   min: number;
@@ -23,6 +24,7 @@ export function summarize(samples: readonly number[]): LatencySummary {
     count: sorted.length,
     mean: sorted.length ? sum / sorted.length : Number.NaN,
     p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
     p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
     min: sorted[0] ?? Number.NaN,
