@@ -5,7 +5,7 @@ import { invalidateSlots } from '../availability/cache';
 import { releaseSession, consumeSession } from '../controls/service';
 import { getDb } from '../db/client';
 import { isExclusionViolation } from '../db/errors';
-import { inTransaction } from './transaction';
+import { inTransaction } from '../db/transaction';
 import type { Appointment, AppointmentHistory } from '../db/generated/client';
 import { ConflictError, NotFoundError, RuleViolationError } from '../errors/app-error';
 import { logger } from '../observability/logger';

@@ -1,5 +1,6 @@
 import { getConfig } from '../config';
 import { getDb } from '../db/client';
+import { inTransaction } from '../db/transaction';
 import { logger } from '../observability/logger';
 import { publishEvents, recordEvent } from '../outbox/outbox';
 
@@ -19,7 +20,7 @@ export async function scanExpiringControls(now = new Date(), limit = 500): Promi
   });
   const eventIds: string[] = [];
   for (const c of candidates) {
-    const eventId = await db.$transaction(async (tx) => {
+    const eventId = await inTransaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${c.id}, 0))`;
       const already = await tx.outboxEvent.count({ where: { type: 'control.expiring', aggregateId: c.id } });
       if (already > 0) return undefined;

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { getDb } from '../db/client';
-import { inTransaction } from '../appointments/transaction';
+import { inTransaction } from '../db/transaction';
 import type { AppointmentControl } from '../db/generated/client';
 import { NotFoundError, RuleViolationError, ValidationError } from '../errors/app-error';
 import { logger } from '../observability/logger';

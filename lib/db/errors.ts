@@ -18,6 +18,7 @@ const CONNECTION_LOST = [
 ];
 
 const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
+const TX_START_TIMEOUT = /start a transaction/i;
 // pg-pool's bound on opening a new connection; its message would otherwise read as "lost".
 const CONNECT_TIMEOUT = /Connection terminated due to connection timeout/i;
 const UNREACHABLE = [/\bECONNREFUSED\b/, /\bENOTFOUND\b/, /\bEHOSTUNREACH\b/, /DatabaseNotReachable/, /\b57P03\b/];
@@ -59,15 +60,31 @@ export function isExclusionViolation(err: unknown, constraint: string): boolean 
   return texts(err).some((t) => t === '23P01' || t.includes(constraint));
 }
 
+/** True when a unique constraint refused the row (SQLSTATE 23505; Prisma P2002). */
+export function isUniqueViolation(err: unknown): boolean {
+  return texts(err).some((t) => t === '23505' || t === 'P2002' || /Unique constraint failed/i.test(t));
+}
+
+/** True when a foreign key refused the change: a row still points here (SQLSTATE 23503; Prisma P2003). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return texts(err).some((t) => t === '23503' || t === 'P2003' || /foreign key constraint/i.test(t));
+}
+
 /** True when the failure lies in the connection itself, so a read on a fresh connection may succeed. */
 export function isConnectionLost(err: unknown): boolean {
   if (isUnreachable(err)) return false;
   return texts(err).some((t) => CONNECTION_LOST.some((re) => re.test(t)) || t === '57P01');
 }
 
-/** True when every pooled connection was busy for the whole connection timeout. */
+/** Prisma's bounds on an interactive transaction (P2028): no connection in time to start it, or it ran too long. */
+export function isTransactionBoundError(err: unknown): boolean {
+  return texts(err).includes('P2028');
+}
+
+/** True when every pooled connection was busy for the whole connection timeout (a query's or a transaction's). */
 export function isPoolExhausted(err: unknown): boolean {
-  return texts(err).some((t) => POOL_EXHAUSTED.test(t));
+  const t = texts(err);
+  return t.some((s) => POOL_EXHAUSTED.test(s)) || (t.includes('P2028') && t.some((s) => TX_START_TIMEOUT.test(s)));
 }
 
 /** SQLSTATE class 22 (data exception: a date or number out of range): the input was bad. */
@@ -99,6 +116,9 @@ export function mapDbError(err: unknown, db: { connectTimeoutMs: number; poolMax
   }
   if (isStatementTimeout(err)) {
     throw new TimeoutError(`Database query exceeded the ${db.statementTimeoutMs} ms statement timeout`, undefined, { cause: err });
+  }
+  if (isTransactionBoundError(err)) {
+    throw new TimeoutError(`Database transaction exceeded ${db.statementTimeoutMs} ms`, undefined, { cause: err });
   }
   if (isDataException(err)) {
     throw new ValidationError('A value is outside what the database can store', [{ field: 'body', problem: 'value out of range' }], { cause: err });

@@ -51,6 +51,7 @@ export class RuleViolationError extends AppError {
  */
 export class DependencyUnavailableError extends AppError {
   readonly code = 'dependency_unavailable';
+  override readonly retryAfter = 5;
 
   constructor(
     readonly dependency: 'database' | 'redis' | 'queue' | 'lambda',

@@ -66,7 +66,6 @@ function describe(err: unknown): ErrorDescription {
       code: err.code,
       message: err.message,
       ...(err.details !== undefined && { details: err.details }),
-      ...(err instanceof DependencyUnavailableError && { retryAfter: 5 }),
       ...(err.retryAfter !== undefined && { retryAfter: err.retryAfter }),
     };
   }

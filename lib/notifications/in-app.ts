@@ -1,4 +1,4 @@
-import { inTransaction } from '../appointments/transaction';
+import { inTransaction } from '../db/transaction';
 import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import { logger } from '../observability/logger';

@@ -1,4 +1,5 @@
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
+import { localTime } from '../tenancy/zone';
 
 export const NOTIFICATION_KINDS = ['confirmation', 'reminder', 'cancellation', 'reschedule', 'renewal'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -34,13 +35,7 @@ export function templateLocale(locale: string | null | undefined): TemplateLocal
   return locale.toLowerCase().startsWith('pt') ? 'pt-BR' : 'en';
 }
 
-const FALLBACK_ZONE = 'America/Sao_Paulo';
-
-function local(at: Date, zone: string, locale: TemplateLocale): DateTime {
-  let dt = DateTime.fromJSDate(at, { zone });
-  if (!dt.isValid) dt = DateTime.fromJSDate(at, { zone: FALLBACK_ZONE });
-  return dt.setLocale(locale);
-}
+const local = (at: Date, zone: string, locale: TemplateLocale): DateTime => localTime(at, zone).setLocale(locale);
 
 /** "terça-feira, 10 de março de 2026 às 14:30" / "Tuesday, March 10, 2026 at 2:30 PM", in the clinic's zone. */
 export function formatDateTime(at: Date, zone: string, locale: TemplateLocale): string {

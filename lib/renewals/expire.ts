@@ -1,4 +1,4 @@
-import { inTransaction } from '../appointments/transaction';
+import { inTransaction } from '../db/transaction';
 
 const BATCH = 500;
 

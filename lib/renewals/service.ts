@@ -1,6 +1,7 @@
-import { inTransaction } from '../appointments/transaction';
+import { inTransaction } from '../db/transaction';
 import { toControlDto } from '../controls/service';
 import { getDb } from '../db/client';
+import { isUniqueViolation } from '../db/errors';
 import type { AppointmentControl } from '../db/generated/client';
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import { logger } from '../observability/logger';
@@ -15,17 +16,6 @@ export interface RenewResult {
   /** False when the control had already been renewed: nothing was created now. */
   created: boolean;
   previousControlId: string;
-}
-
-/** A unique violation, as Prisma reports it (P2002) or as the driver does (SQLSTATE 23505). */
-function isUniqueViolation(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let e = err as Record<string, unknown> | undefined; e && !seen.has(e); e = e.cause as Record<string, unknown> | undefined) {
-    seen.add(e);
-    if (e.code === 'P2002' || e.code === '23505' || e.originalCode === '23505') return true;
-    if (typeof e.message === 'string' && /\b23505\b|Unique constraint failed/i.test(e.message)) return true;
-  }
-  return false;
 }
 
 /** The next period: starts where the old one ends (or now, if it already ended) and lasts as long. */

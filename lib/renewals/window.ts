@@ -1,13 +1,4 @@
-import { DateTime } from 'luxon';
-
-/** Zone used when a clinic's stored zone is not a valid IANA name (the product's default). */
-export const FALLBACK_ZONE = 'America/Sao_Paulo';
-
-/** `now` as a clinic sees it; a clinic with an invalid stored zone is treated as in the default one. */
-export function localTime(now: Date, zone: string): DateTime {
-  const local = DateTime.fromJSDate(now, { zone });
-  return local.isValid ? local : DateTime.fromJSDate(now, { zone: FALLBACK_ZONE });
-}
+import { localTime } from '../tenancy/zone';
 
 /**
  * The first instant after the last local day that counts as "within `days` days" of `now` in

@@ -1,4 +1,6 @@
 import { getDb } from '../db/client';
+import { inTransaction } from '../db/transaction';
+import { isForeignKeyViolation } from '../db/errors';
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import {
   type CreatePatientInput,
@@ -89,8 +91,7 @@ export async function getPatient(clinicId: string, id: string): Promise<PatientV
 }
 
 export async function updatePatient(clinicId: string, id: string, input: UpdatePatientInput): Promise<PatientView> {
-  const db = await getDb();
-  const row = await db.$transaction(async (tx) => {
+  const row = await inTransaction(async (tx) => {
     const { count } = await tx.patient.updateMany({
       where: { id, clinicId },
       data: { ...input, birthDate: toDate(input.birthDate) },
@@ -99,16 +100,6 @@ export async function updatePatient(clinicId: string, id: string, input: UpdateP
     return tx.patient.findUniqueOrThrow({ where: { id }, select: PATIENT });
   });
   return toView(row);
-}
-
-/** True when PostgreSQL refused the change for a foreign key (an appointment still points here). */
-function isForeignKeyViolation(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    const o = e as Record<string, unknown>;
-    if (o.code === 'P2003' || o.code === '23503' || o.originalCode === '23503') return true;
-    if (typeof o.message === 'string' && /foreign key constraint/i.test(o.message)) return true;
-  }
-  return false;
 }
 
 const hasAppointments = () =>
@@ -120,9 +111,8 @@ const hasAppointments = () =>
  * lands between the check and the delete.
  */
 export async function deletePatient(clinicId: string, id: string): Promise<void> {
-  const db = await getDb();
   try {
-    await db.$transaction(async (tx) => {
+    await inTransaction(async (tx) => {
       const patient = await tx.patient.findFirst({ where: { id, clinicId }, select: { id: true } });
       if (!patient) throw notFound();
       if (await tx.appointment.count({ where: { patientId: id } })) throw hasAppointments();

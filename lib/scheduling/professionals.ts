@@ -1,5 +1,6 @@
 import { invalidateSlots } from '../availability/cache';
 import { getDb } from '../db/client';
+import { inTransaction } from '../db/transaction';
 import { NotFoundError } from '../errors/app-error';
 import {
   formatHHMM,
@@ -97,8 +98,7 @@ export async function getProfessional(clinicId: string, id: string): Promise<Pro
 }
 
 export async function updateProfessional(clinicId: string, id: string, input: UpdateProfessionalInput): Promise<ProfessionalView> {
-  const db = await getDb();
-  const row = await db.$transaction(async (tx) => {
+  const row = await inTransaction(async (tx) => {
     const { count } = await tx.professional.updateMany({ where: { id, clinicId }, data: input });
     if (count === 0) throw notFound();
     return tx.professional.findUniqueOrThrow({ where: { id }, select: PROFESSIONAL });
@@ -129,8 +129,7 @@ export async function getWorkingHours(clinicId: string, id: string): Promise<Wor
  * one of them, never a mix. The input was validated (no overlaps) before it got here.
  */
 export async function replaceWorkingHours(clinicId: string, id: string, hours: WorkingHoursInput): Promise<WorkingHoursView> {
-  const db = await getDb();
-  const result = await db.$transaction(async (tx) => {
+  const result = await inTransaction(async (tx) => {
     const { count } = await tx.professional.updateMany({ where: { id, clinicId }, data: { updatedAt: new Date() } });
     if (count === 0) throw notFound();
     await tx.workingHours.deleteMany({ where: { professionalId: id } });

@@ -1,4 +1,5 @@
 import { getDb } from '../db/client';
+import { inTransaction } from '../db/transaction';
 import { NotFoundError } from '../errors/app-error';
 import { requestKeySocketsClose } from '../realtime/key-sockets';
 import { publishEvents, recordEvent } from '../outbox/outbox';
@@ -13,8 +14,7 @@ export interface NewClinic {
 
 /** Creates a clinic and its first API key in one transaction; the key is returned once. */
 export async function createClinic(input: NewClinic, keyName = 'default') {
-  const db = await getDb();
-  return db.$transaction(async (tx) => {
+  return inTransaction(async (tx) => {
     const clinic = await tx.clinic.create({ data: input });
     const apiKey = await createApiKey(tx, clinic.id, keyName);
     return { clinic, apiKey };
@@ -31,8 +31,7 @@ const sameOffsets = (a: number[], b: number[]) => sortedKey(a) === sortedKey(b);
  * it comes due (lib/reminders).
  */
 export async function updateClinic(clinicId: string, input: UpdateClinicInput) {
-  const db = await getDb();
-  const eventId = await db.$transaction(async (tx) => {
+  const eventId = await inTransaction(async (tx) => {
     // Locked, so two concurrent changes each compare with what the other committed.
     const [before] = await tx.$queryRaw<{ reminderOffsetsMinutes: number[] }[]>`
       SELECT reminder_offsets_minutes AS "reminderOffsetsMinutes" FROM clinics WHERE id = ${clinicId}::uuid FOR UPDATE`;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { patchOf, text, timeZone } from '../validation/common';
+import { DEFAULT_ZONE } from './zone';
 
 const reminderOffsetsMinutes = z.array(z.number().int().min(5).max(60 * 24 * 14)).max(5);
 
 export const createClinicSchema = z.strictObject({
   name: text(200),
-  timeZone: timeZone.default('America/Sao_Paulo'),
+  timeZone: timeZone.default(DEFAULT_ZONE),
   reminderOffsetsMinutes: reminderOffsetsMinutes.optional(),
 });
 

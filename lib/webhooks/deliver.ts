@@ -5,6 +5,7 @@ import { UnrecoverableError, type JobsOptions, type MinimalJob } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { getConfig } from '../config';
 import { getDb, type Db } from '../db/client';
+import { inTransaction } from '../db/transaction';
 import { ConflictError } from '../errors/app-error';
 import type { JobContext } from '../jobs/registry';
 import { logger } from '../observability/logger';
@@ -358,7 +359,7 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
   // `webhook.endpoint_disabled` event (its other endpoints, its clinic-wide sockets, whatever else
   // consumes the outbox), once however many deliveries fail at the same time.
   const disable = async (disabledReason: string, payload: NewDomainEvent['payload']) => {
-    const eventId = await db.$transaction(async (tx) => {
+    const eventId = await inTransaction(async (tx) => {
       await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed', lastStatusCode: status ?? null, nextAttemptAt: null } });
       const { count } = await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, enabled: true }, data: { enabled: false, disabledReason } });
       if (count === 0) return undefined;

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../lib/config';
-import { isConnectionLost, isExclusionViolation, isUnreachable, mapDbError } from '../../lib/db/errors';
+import { isConnectionLost, isExclusionViolation, isForeignKeyViolation, isUniqueViolation, isUnreachable, mapDbError } from '../../lib/db/errors';
 import { DependencyUnavailableError, NotFoundError, TimeoutError, ValidationError } from '../../lib/errors/app-error';
 import { describeError } from '../../lib/errors/describe';
 
@@ -71,6 +71,22 @@ describe('database error mapping', () => {
     expect(thrown(() => mapDbError(new Error('Connection terminated unexpectedly'), db)).message).toBe('Database connection lost');
     const unique = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
     expect(thrown(() => mapDbError(unique, db))).toBe(unique);
+  });
+
+  it("a transaction's bounds (Prisma P2028): no connection to start it is a 503, running too long a 504", () => {
+    const noConnection = Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), { code: 'P2028' });
+    expect(thrown(() => mapDbError(noConnection, db)).message).toBe('Database busy: no connection became free within 500 ms (pool max 2)');
+    const tooLong = Object.assign(new Error('Transaction already closed: the timeout for this transaction was 3000 ms'), { code: 'P2028' });
+    expect(thrown(() => mapDbError(tooLong, db))).toBeInstanceOf(TimeoutError);
+  });
+
+  it('constraint violations are recognised as Prisma or the driver reports them, behind the adapter', () => {
+    const uniqueDriver = { kind: 'UniqueConstraintViolation', originalCode: '23505' };
+    expect(isUniqueViolation(Object.assign(new Error('x'), { code: 'P2002' }))).toBe(true);
+    expect(isUniqueViolation(Object.assign(new Error('wrapped'), { meta: { driverAdapterError: uniqueDriver } }))).toBe(true);
+    expect(isForeignKeyViolation(Object.assign(new Error('x'), { cause: { code: '23503' } }))).toBe(true);
+    expect(isForeignKeyViolation(Object.assign(new Error('x'), { code: 'P2002' }))).toBe(false);
+    expect(isUniqueViolation(new Error('Connection terminated'))).toBe(false);
   });
 
   it('a value PostgreSQL cannot store (SQLSTATE class 22) is bad input, not a server fault', () => {
