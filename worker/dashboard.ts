@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { safeEqual } from '../lib/http/credentials';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -16,13 +16,6 @@ export const DASHBOARD_BASE_PATH = '/admin/queues';
 export interface MountedApp {
   prefix: string;
   handle(req: IncomingMessage, res: ServerResponse): void;
-}
-
-/** SHA-256 both sides first, so the comparison is constant time whatever the lengths. */
-function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
 }
 
 /** Checks an `Authorization: Basic …` header against the configured user and password. */

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { getDb } from '../../lib/db/client';
 import { describeError } from '../../lib/errors/describe';
+import { bearerToken } from '../../lib/http/credentials';
 import { UnauthorizedError } from '../../lib/errors/app-error';
 import { lambdaHandler } from '../../lib/lambda/handler';
 import { logger } from '../../lib/observability/logger';
@@ -20,9 +21,7 @@ const describe = (event: SocketEvent) => ({ route: event.requestContext.routeKey
  * on a WebSocket, the `token` query parameter.
  */
 function keyFromEvent(event: SocketEvent): string | undefined {
-  const header = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
-  const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1] : undefined;
-  return bearer ?? event.queryStringParameters?.token ?? undefined;
+  return bearerToken(event) ?? event.queryStringParameters?.token ?? undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { getConfig } from '../config';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
 import { validate } from '../validation/validate';
+import { header } from './credentials';
 import type { HttpEvent } from './handler';
 
 /** Objects and arrays nested deeper than this are refused (400) instead of risking the stack. */
@@ -10,13 +11,6 @@ export const MAX_JSON_DEPTH = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** A header value by case-insensitive name (HTTP API lower-cases them; tests and tools may not). */
-export function header(event: Pick<HttpEvent, 'headers'>, name: string): string | undefined {
-  const headers = event.headers ?? {};
-  const wanted = name.toLowerCase();
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === wanted) return v;
-  return undefined;
-}
 
 /**
  * The request body as text: base64 decoded when API Gateway encoded it, refused with 413 when it

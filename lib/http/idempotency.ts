@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { getDb } from '../db/client';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import { assertSafeJson, canonicalJson, header, readRawBody } from './body';
+import { assertSafeJson, canonicalJson, readRawBody } from './body';
+import { header } from './credentials';
 import type { HttpEvent } from './handler';
 import type { HttpResult } from './response';
 

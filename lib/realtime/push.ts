@@ -8,19 +8,14 @@ export function endpointFromEvent(ctx: { domainName?: string; stage?: string }):
 }
 
 export interface PushOptions {
-  /** Bound on the whole call, retries included: a caller holding a row lock cannot wait for the SDK's own. */
-  timeoutMs?: number;
-  /** Aborts the call; one signal shared by many calls gives them one deadline. */
+  /** Aborts the call, retries included; one signal shared by many calls gives them one deadline. */
   signal?: AbortSignal;
 }
 
 const isGone = (err: unknown) =>
   err instanceof GoneException || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
 
-const sendOptions = (opts: PushOptions) => {
-  const signals = [opts.signal, opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined].filter((s): s is AbortSignal => !!s);
-  return signals.length > 0 ? { abortSignal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {};
-};
+const sendOptions = (opts: PushOptions) => (opts.signal ? { abortSignal: opts.signal } : {});
 
 /**
  * Sends one JSON message to one connection. Returns false when the connection is gone (410),

@@ -84,8 +84,8 @@ async function connections(clinicId: string) {
 
 describe('WebSocket API through serverless-offline', () => {
   it('refuses a connection without a valid API key', async () => {
-    await expect(open()).rejects.toThrow(/401|refused|Unexpected server response/);
-    await expect(open('?token=agk_nope_nope')).rejects.toThrow(/401|refused|Unexpected server response/);
+    await expect(open()).rejects.toThrow(/refused with 401/);
+    await expect(open('?token=agk_nope_nope')).rejects.toThrow(/refused with 401/);
   });
 
   it('pushes appointment and slot changes to subscribed sockets; forgets gone connections', async () => {
@@ -251,7 +251,7 @@ describe('revoking an API key', () => {
       const rows = await until(() => connections(c.clinicId), (r) => r.length === 1);
       expect(rows).toHaveLength(1);
       expect(rows[0]!.apiKeyId).not.toBe(second.body.id);
-      await expect(open(withToken(second.body.key))).rejects.toThrow(/401|refused|Unexpected server response/);
+      await expect(open(withToken(second.body.key))).rejects.toThrow(/refused with 401/);
       // The clinic's other key is untouched.
       expect(await kept.send({ action: 'ping' })).toMatchObject({ type: 'pong' });
     } finally {

@@ -69,9 +69,20 @@ it('new offsets reach upcoming appointments; a removed offset\'s queued reminder
   expect(notices.rowCount).toBe(0);
 });
 
-it('a change that leaves the offsets as they were records so, and the worker has nothing to re-sync', async () => {
+it('a change that leaves the offsets as they were records so, and the worker re-syncs nothing', async () => {
   const c = await newClinic();
+  const [pro, patient] = [await newProfessional(c.clinicId), await newPatient(c.clinicId)];
+  const appt = await lib().appointments.createAppointment(
+    { clinicId: c.clinicId, timeZone: 'America/Sao_Paulo' },
+    { professionalId: pro.id, patientId: patient.id, startsAt: localAt(3, 10) },
+  );
+  // A reminder job gone missing: a re-sync would put it back, so its absence shows none ran.
+  const queue = await lib().queues.getAgendaQueue();
+  await (await queue.getJob(`reminder:${appt.id}:120`))!.remove();
+
   await invoke(lib().clinic.update, { method: 'PATCH', path: '/v1/clinic', headers: c.auth.headers, body: { reminderOffsetsMinutes: [120, 1440], name: 'Renamed' } });
-  const { rows } = await pg.query("SELECT payload FROM outbox_events WHERE clinic_id = $1 AND type = 'clinic.updated'", [c.clinicId]);
-  expect(rows).toEqual([{ payload: { fields: 'name,reminderOffsetsMinutes', reminderOffsetsChanged: false } }]);
+  const { rows } = await pg.query<{ id: string; payload: unknown }>("SELECT id, payload FROM outbox_events WHERE clinic_id = $1 AND type = 'clinic.updated'", [c.clinicId]);
+  expect(rows).toEqual([{ id: expect.any(String), payload: { fields: 'name,reminderOffsetsMinutes', reminderOffsetsChanged: false } }]);
+  await lib().processors.processDomainEvent(domainEvent(rows[0]!.id));
+  expect(await queue.getJob(`reminder:${appt.id}:120`)).toBeUndefined();
 });
