@@ -20,6 +20,7 @@ export async function startSchedulers(): Promise<void> {
     { id: 'outbox-relay', everyMs: worker.outboxRelayEveryMs, name: 'outbox.relay' as const },
     { id: 'controls-expiry-scan', everyMs: worker.controlExpiryScanEveryMs, name: 'controls.expiry_scan' as const },
     { id: 'appointments-no-show-sweep', everyMs: worker.noShowSweepEveryMs, name: 'appointments.no_show_sweep' as const },
+    { id: 'idempotency-purge', everyMs: worker.idempotencyPurgeEveryMs, name: 'idempotency.purge' as const },
     { id: 'sockets-sweep', everyMs: worker.socketSweepEveryMs, name: 'sockets.sweep' as const },
   ];
   for (const s of schedulers) {

@@ -81,6 +81,8 @@ export interface Config {
     renewalScanLocalHour: number;
     /** How often open appointments past their end are swept to no-show (clinics that turned it on). */
     noShowSweepEveryMs: number;
+    /** How often expired Idempotency-Key records are deleted. */
+    idempotencyPurgeEveryMs: number;
     /** How often socket rows API Gateway has certainly closed (age, idleness, revoked key) are swept. */
     socketSweepEveryMs: number;
   };
@@ -179,6 +181,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       renewalScanPattern: e.RENEWAL_SCAN_PATTERN,
       renewalScanLocalHour: e.RENEWAL_SCAN_LOCAL_HOUR,
       noShowSweepEveryMs: e.NO_SHOW_SWEEP_EVERY_MS,
+      idempotencyPurgeEveryMs: e.IDEMPOTENCY_PURGE_EVERY_MS,
       socketSweepEveryMs: e.SOCKET_SWEEP_EVERY_MS,
     },
     noShowLookbackHours: e.NO_SHOW_LOOKBACK_HOURS,

@@ -78,6 +78,8 @@ export const envSchema = z.object({
   CONTROL_EXPIRING_DAYS: int(1, 90).default(7),
   // Automatic no-show (clinics.auto_no_show_after_minutes): sweep interval, and how far back from the due time it looks.
   NO_SHOW_SWEEP_EVERY_MS: int(10_000, 86_400_000).default(300_000),
+  // Expired Idempotency-Key records are deleted this often (job idempotency.purge).
+  IDEMPOTENCY_PURGE_EVERY_MS: int(10_000, 86_400_000).default(600_000),
   NO_SHOW_LOOKBACK_HOURS: int(1, 2_160).default(168),
   // WebSocket connection rows past API Gateway's limits are swept this often (job sockets.sweep).
   SOCKET_SWEEP_EVERY_MS: int(1_000, 86_400_000).default(3_600_000),

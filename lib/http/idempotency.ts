@@ -132,7 +132,6 @@ export async function withIdempotency(req: IdempotentRequest, route: () => Promi
     return result;
   }
   await record(claimId, result);
-  if (Math.random() < 0.01) await purgeExpired();
   return result;
 }
 
@@ -196,15 +195,21 @@ async function release(claimId: string): Promise<void> {
   }
 }
 
-/** Removes a bounded batch of expired keys; run now and then, off the hot path's critical work. */
-export async function purgeExpired(limit = 500): Promise<number> {
-  try {
-    const db = await getDb();
-    return await db.$executeRaw`
+/**
+ * `idempotency.purge` (worker scheduler): deletes expired keys in bounded batches, at most
+ * `maxBatches` per run, off the request path. Correctness never waits for it: a claim takes over an
+ * expired row by itself; the purge only keeps the table small.
+ */
+export async function purgeExpired(limit = 500, maxBatches = 20): Promise<{ deleted: number }> {
+  const db = await getDb();
+  let deleted = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const n = await db.$executeRaw`
       DELETE FROM idempotency_keys WHERE id IN (
         SELECT id FROM idempotency_keys WHERE expires_at <= now() LIMIT ${limit})`;
-  } catch (err) {
-    logger.warn('idempotency.purge_failed', { error: (err as Error).message });
-    return 0;
+    deleted += n;
+    if (n < limit) break;
   }
+  if (deleted > 0) logger.info('idempotency.purged', { deleted });
+  return { deleted };
 }

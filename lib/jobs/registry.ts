@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { processCanary } from '../canary/processor';
 import { scanExpiringControls } from '../controls/expiry';
 import { sweepNoShows } from '../appointments/no-show';
+import { purgeExpired } from '../http/idempotency';
 import { closeKeySockets } from '../realtime/key-sockets';
 import { sweepSockets } from '../realtime/sweep';
 import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
@@ -48,6 +49,7 @@ const processors: Registry = {
     'controls.expiry_scan': () => scanExpiringControls(),
     'appointment.reminder': processReminder,
     'appointments.no_show_sweep': () => sweepNoShows(),
+    'idempotency.purge': () => purgeExpired(),
     'sockets.sweep': () => sweepSockets(),
     'sockets.close_for_key': closeKeySockets,
   },

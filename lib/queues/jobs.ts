@@ -18,6 +18,8 @@ export interface JobPayloads {
     'controls.expiry_scan': Record<string, never>;
     /** Fires `offsetMinutes` before `startsAt` (ISO); checked against the appointment when it runs (lib/reminders). */
     'appointment.reminder': { appointmentId: string; offsetMinutes: number; startsAt: string };
+    /** Periodic delete of expired Idempotency-Key records (lib/http/idempotency.ts). */
+    'idempotency.purge': Record<string, never>;
     /** Periodic sweep marking appointments left open past their end no-show (lib/appointments/no-show.ts). */
     'appointments.no_show_sweep': Record<string, never>;
     /** Periodic sweep of socket rows API Gateway has closed or whose key was revoked (lib/realtime/sweep.ts). */

@@ -202,6 +202,23 @@ describe('Idempotency-Key on POST /v1', () => {
     expect(await idemRows(a.clinicId, key)).toHaveLength(1);
   });
 
+  it('the purge job deletes expired keys in batches and leaves live ones', async () => {
+    const clinic = await newClinic();
+    await pg.query(
+      `INSERT INTO idempotency_keys (clinic_id, key, method, path, request_hash, expires_at)
+       SELECT $1, 'expired-' || g, 'POST', '/v1/x', repeat('0', 64), now() - interval '1 minute' FROM generate_series(1, 7) g`,
+      [clinic.clinicId],
+    );
+    await pg.query(
+      `INSERT INTO idempotency_keys (clinic_id, key, method, path, request_hash, expires_at) VALUES ($1, 'live', 'POST', '/v1/x', repeat('0', 64), now() + interval '1 hour')`,
+      [clinic.clinicId],
+    );
+    const { purgeExpired } = require('../../lib/http/idempotency') as typeof import('../../lib/http/idempotency');
+    expect(await purgeExpired(3)).toEqual({ deleted: 7 }); // three batches: 3 + 3 + 1
+    const { rows } = await pg.query('SELECT key FROM idempotency_keys WHERE clinic_id = $1', [clinic.clinicId]);
+    expect(rows).toEqual([{ key: 'live' }]);
+  });
+
   it('refuses a malformed key with 400 and applies only to POST', async () => {
     const a = await newClinic();
     const route = scriptedRoute((n) => json(200, { call: n }));

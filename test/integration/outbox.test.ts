@@ -164,7 +164,8 @@ it('the worker schedules the relay, the expiry scan, the no-show sweep and the s
   expect(await q.getJobScheduler('controls-expiry-scan')).toMatchObject({ name: 'controls.expiry_scan', every: 3_600_000 });
   expect(await q.getJobScheduler('appointments-no-show-sweep')).toMatchObject({ name: 'appointments.no_show_sweep', every: 300_000 });
   expect(await q.getJobScheduler('sockets-sweep')).toMatchObject({ name: 'sockets.sweep', every: 3_600_000 });
-  expect(await q.getJobSchedulersCount()).toBe(4);
+  expect(await q.getJobScheduler('idempotency-purge')).toMatchObject({ name: 'idempotency.purge', every: 600_000 });
+  expect(await q.getJobSchedulersCount()).toBe(5);
   const relay = await c.processors.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
   const count = { checked: expect.any(Number), requeued: expect.any(Number) };
   expect(relay).toEqual({
