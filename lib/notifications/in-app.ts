@@ -48,8 +48,6 @@ export interface InAppMessage {
 export interface InAppOutcome {
   sent: number;
   failed: number;
-  /** Marked `skipped` with reason `expired`, across the clinic. */
-  expired: number;
   /** Marked `skipped` instead of pushed: no longer true (appointment cancelled, finished or moved; see ./stale). */
   stale: number;
 }
@@ -125,11 +123,15 @@ const message = (n: Claimed): InAppMessage => ({
   controlId: n.controlId,
 });
 
-/** Marks the clinic's undelivered in-app notices past the maximum age `skipped` (`expired`). */
-async function expireStale(clinicId: string, cutoff: Date): Promise<number> {
+/**
+ * Marks undelivered in-app notices past the maximum age `skipped` (`expired`), every clinic's, in
+ * the worker's socket sweep: deliveries never pick them anyway (the claim's cutoff), so this only
+ * records their end, and stays off the subscribe and event paths.
+ */
+export async function expireInAppNotices(now = new Date()): Promise<number> {
   const db = await getDb();
   const { count } = await db.notification.updateMany({
-    where: { clinicId, channel: 'in_app', status: { in: ['pending', 'failed'] }, createdAt: { lt: cutoff } },
+    where: { channel: 'in_app', status: { in: ['pending', 'failed'] }, createdAt: { lt: new Date(now.getTime() - IN_APP_MAX_AGE_MS) } },
     data: { status: 'skipped', skipReason: 'expired' },
   });
   return count;
@@ -151,7 +153,7 @@ async function deliver(
   now: Date,
 ): Promise<InAppOutcome> {
   const cutoff = new Date(now.getTime() - IN_APP_MAX_AGE_MS);
-  const outcome: InAppOutcome = { sent: 0, failed: 0, expired: await expireStale(sel.clinicId, cutoff), stale: 0 };
+  const outcome: InAppOutcome = { sent: 0, failed: 0, stale: 0 };
   const tried: string[] = [];
   let handled = 0;
   const deadline = opts.budgetMs === undefined ? Infinity : Date.now() + opts.budgetMs;
@@ -199,7 +201,7 @@ async function deliverToSubscribers(sel: Selection & ({ appointmentId: string } 
   const db = await getDb();
   const { clinicId } = sel;
   const listening = await db.socketConnection.count({ where: { clinicId, scope: { not: null }, apiKey: { revokedAt: null } } });
-  if (listening === 0) return { sent: 0, failed: 0, expired: 0, stale: 0 };
+  if (listening === 0) return { sent: 0, failed: 0, stale: 0 };
   return deliver(
     sel,
     (n, tx) => subscribersOf(tx, clinicId, n.professionalId, IN_APP_MAX_TARGETS),
@@ -227,7 +229,8 @@ export async function deliverControlNotices(clinicId: string, controlId: string,
 /**
  * A socket just subscribed: sends it the clinic's notices nobody received yet that match its scope
  * (the whole clinic, or one professional's), oldest first, at most {@link IN_APP_BACKLOG_LIMIT},
- * none older than {@link IN_APP_MAX_AGE_MS} nor no longer true (those are marked skipped). Without
+ * none older than {@link IN_APP_MAX_AGE_MS} (the socket sweep marks those expired) nor no longer
+ * true (marked skipped). Without
  * this a notice made while nobody listened would wait for the next event of its appointment, which
  * may never come.
  */
@@ -241,7 +244,7 @@ export async function deliverBacklog(
     { limit: IN_APP_BACKLOG_LIMIT, stopOnFailure: true, budgetMs: BACKLOG_BUDGET_MS },
     now,
   );
-  if (outcome.sent + outcome.failed + outcome.expired + outcome.stale > 0) {
+  if (outcome.sent + outcome.failed + outcome.stale > 0) {
     logger.info('notifications.in_app_backlog', { connectionId: connection.connectionId, clinicId: connection.clinicId, ...outcome });
   }
   return outcome;

@@ -1,4 +1,5 @@
 import { getDb } from '../db/client';
+import { expireInAppNotices } from '../notifications/in-app';
 import { logger } from '../observability/logger';
 import { closeAndForget, type CloseOutcome } from './connections';
 
@@ -16,6 +17,8 @@ export interface SweepOutcome {
   expired: number;
   /** Idle or revoked-key rows handled through DeleteConnection. */
   closed: CloseOutcome;
+  /** In-app notices nobody received within their maximum age, marked skipped (`expired`). */
+  noticesExpired: number;
 }
 
 /**
@@ -24,7 +27,8 @@ export interface SweepOutcome {
  * - no client message (`last_seen_at`: connect, ping, subscribe) for 10 min + 5 min, or opened by a
  *   key revoked since: closed with DeleteConnection (410, already closed, counts as done) and
  *   deleted; a close that fails keeps its row for the next pass.
- * Never throws for a failed close: the next scheduled pass is the retry.
+ * Never throws for a failed close: the next scheduled pass is the retry. The same pass records the
+ * end of in-app notices too old to push (their sockets' housekeeping, off the delivery paths).
  */
 export async function sweepSockets(now = new Date()): Promise<SweepOutcome> {
   const db = await getDb();
@@ -40,6 +44,7 @@ export async function sweepSockets(now = new Date()): Promise<SweepOutcome> {
     take: CLOSE_BATCH,
   });
   const closed = await closeAndForget(stale, 'swept');
-  logger.info('socket.swept', { expired, ...closed, more: stale.length === CLOSE_BATCH });
-  return { expired, closed };
+  const noticesExpired = await expireInAppNotices(now);
+  logger.info('socket.swept', { expired, ...closed, noticesExpired, more: stale.length === CLOSE_BATCH });
+  return { expired, closed, noticesExpired };
 }

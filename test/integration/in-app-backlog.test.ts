@@ -115,12 +115,15 @@ describe('in-app notices pushed to a new subscriber', () => {
     const otherClinic = await (await setup()).notice(null, HOUR);
 
     const mine = await s.socket(s.proA.id);
-    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 2, failed: 0, expired: 1, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 2, failed: 0, stale: 0 });
     expect(api.posted(mine.connectionId)).toEqual([
       { type: 'notification', notificationId: older.id, kind: 'confirmation', appointmentId: a2.id, controlId: null },
       { type: 'notification', notificationId: newer.id, kind: 'confirmation', appointmentId: a1.id, controlId: null },
     ]);
     for (const n of [older, newer]) expect(await row(n.id)).toMatchObject({ status: 'sent', attempts: 1, last_error: null, sent_at: expect.any(Date) });
+    // Never pushed; the socket sweep records its end.
+    expect(await row(tooOld.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await lib.inApp.expireInAppNotices()).toBeGreaterThanOrEqual(1);
     expect(await row(tooOld.id)).toMatchObject({ status: 'skipped', skip_reason: 'expired', attempts: 0 });
     expect(await row(otherPro.id)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(await row(email.id)).toMatchObject({ status: 'pending', attempts: 0 });
@@ -131,8 +134,8 @@ describe('in-app notices pushed to a new subscriber', () => {
     expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: 1 });
     expect(pushedIds(whole.connectionId)).toEqual([otherPro.id]);
     // Nothing is sent twice.
-    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 0 });
-    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 0, failed: 0, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 0, failed: 0, stale: 0 });
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(3);
   });
 
@@ -155,13 +158,13 @@ describe('in-app notices pushed to a new subscriber', () => {
 
     const failing = await s.socket('clinic');
     api.failing.add(failing.connectionId);
-    expect(await lib.inApp.deliverBacklog(failing)).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(failing)).toEqual({ sent: 0, failed: 1, stale: 0 });
     expect(await row(n1.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.any(String), sent_at: null });
     expect(await row(n2.id)).toMatchObject({ status: 'pending', attempts: 0 });
 
     const gone = await s.socket('clinic');
     api.gone.add(gone.connectionId);
-    expect(await lib.inApp.deliverBacklog(gone)).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(gone)).toEqual({ sent: 0, failed: 1, stale: 0 });
     expect(await row(n1.id)).toMatchObject({ status: 'failed', attempts: 2, last_error: 'connection gone (410)' });
     expect(await s.db.socketConnection.findUnique({ where: { connectionId: gone.connectionId } })).toBeNull();
 
@@ -217,7 +220,7 @@ describe("in-app notices on an appointment's event", () => {
     const revokedKey = await newRevokedApiKey(s.clinicId);
     const revoked = await s.socket('clinic', revokedKey.id);
 
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 0 });
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, stale: 0 });
     expect(pushedIds(whole.connectionId)).toEqual([na.id]);
     expect(pushedIds(mine.connectionId)).toEqual([na.id]);
     expect(pushedIds(others.connectionId)).toEqual([]);
@@ -261,19 +264,19 @@ describe('in-app notices no longer true', () => {
   it('on a subscribe: skipped with the reason and never pushed; the cancellation and the reschedule still are', async () => {
     const { s, n } = await staleSetup();
     const whole = await s.socket('clinic');
-    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 3, failed: 0, expired: 0, stale: 3 });
+    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 3, failed: 0, stale: 3 });
     expect(pushedIds(whole.connectionId)).toEqual([n.kept.id, n.cancellation.id, n.reschedule.id]);
     await expectSkipped(n);
     // Skipped for good: the next subscriber gets nothing either.
     const next = await s.socket(s.proA.id);
-    expect(await lib.inApp.deliverBacklog(next)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 0 });
+    expect(await lib.inApp.deliverBacklog(next)).toEqual({ sent: 0, failed: 0, stale: 0 });
   });
 
   it("on the appointment's event: skipped with the reason and never pushed; the cancellation and the reschedule still are", async () => {
     const { s, cancelled, moved, n } = await staleSetup();
     const whole = await s.socket('clinic');
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, cancelled.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 2 });
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, moved.id)).toEqual({ sent: 1, failed: 0, expired: 0, stale: 1 });
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, cancelled.id)).toEqual({ sent: 1, failed: 0, stale: 2 });
+    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, moved.id)).toEqual({ sent: 1, failed: 0, stale: 1 });
     expect(pushedIds(whole.connectionId)).toEqual([n.cancellation.id, n.reschedule.id]);
     await expectSkipped(n);
     expect(await row(n.kept.id)).toMatchObject({ status: 'pending' });
@@ -292,7 +295,7 @@ describe("a notice's pushes", () => {
     for (let i = 0; i < 12; i++) sockets.push(await s.socket(i % 2 ? 'clinic' : s.proA.id));
     api.delayMs = 1_000;
     const { result, arrivals } = await api.arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
-    expect(result).toEqual({ sent: 1, failed: 0, expired: 0, stale: 0 });
+    expect(result).toEqual({ sent: 1, failed: 0, stale: 0 });
     for (const socket of sockets) expect(pushedIds(socket.connectionId)).toEqual([n.id]);
     expect(arrivals).toHaveLength(sockets.length);
     expect(spreadMs(arrivals)).toBeLessThan(api.delayMs);
@@ -306,7 +309,7 @@ describe("a notice's pushes", () => {
     const sockets = [await s.socket('clinic'), await s.socket('clinic'), await s.socket(s.proA.id)];
     api.delayMs = 3_000; // longer than the deadline (2 s)
     const { result, arrivals } = await api.arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
-    expect(result).toEqual({ sent: 0, failed: 1, expired: 0, stale: 0 });
+    expect(result).toEqual({ sent: 0, failed: 1, stale: 0 });
     // All made at once, before the deadline cut any of them off.
     expect(arrivals).toHaveLength(sockets.length);
     expect(spreadMs(arrivals)).toBeLessThan(2_000);

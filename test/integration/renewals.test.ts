@@ -297,7 +297,7 @@ describe('renewals', () => {
 
     // Neither the e-mail nor the in-app notice goes out: the request can no longer be acted on.
     const socket = { connectionId: 'renewals-test=', endpoint: 'http://127.0.0.1:9', clinicId, scope: 'clinic' };
-    expect(await inApp.deliverBacklog(socket)).toEqual({ sent: 0, failed: 0, expired: 0, stale: 1 });
+    expect(await inApp.deliverBacklog(socket)).toEqual({ sent: 0, failed: 0, stale: 1 });
     const send = { queue: 'notification', name: 'notification.send', id: emailId!, data: { notificationId: emailId! }, attemptsMade: 0, mode: 'inline' } as const;
     expect(await notifications.processNotificationSend(send)).toMatchObject({ status: 'skipped', reason: 'control_expired' });
     const { rows: notices } = await pg.query('SELECT channel, status, skip_reason FROM notifications WHERE control_id = $1 ORDER BY channel', [ignored.id]);

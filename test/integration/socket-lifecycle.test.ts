@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { newClinic } from '../support/clinic';
 import { invoke } from '../support/invoke';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
+import { newPatient } from '../support/scheduling-fixtures';
 import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
 
 type Lib = {
@@ -89,9 +90,17 @@ describe('the socket sweep', () => {
     api.gone.add(idleGone); // API Gateway closed it already
     api.failing.add(idleStuck); // the Management API fails for this one: kept for the next pass
 
+    // An in-app notice nobody received within its maximum age: the same pass records its end.
+    const patient = await newPatient(s.clinicId);
+    const staleNotice = await s.db.notification.create({
+      data: { clinicId: s.clinicId, patientId: patient.id, kind: 'confirmation', channel: 'in_app', dedupeKey: `sweep:${randomUUID()}`, createdAt: new Date(Date.now() - 25 * 60 * MIN) },
+    });
+
     const outcome = await lib.sweep.sweepSockets();
     expect(outcome.expired).toBeGreaterThanOrEqual(1);
     expect(outcome.closed.failed).toBeGreaterThanOrEqual(1);
+    expect(outcome.noticesExpired).toBeGreaterThanOrEqual(1);
+    expect(await s.db.notification.findUniqueOrThrow({ where: { id: staleNotice.id } })).toMatchObject({ status: 'skipped', skipReason: 'expired' });
     const closed = closesOf();
     for (const id of [idleGone, idleAlive, idleStuck, ofRevoked]) expect(closed).toContain(id);
     for (const id of [tooOld, oldButInMargin, idleInMargin, fresh]) expect(closed).not.toContain(id);
