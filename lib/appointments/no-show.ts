@@ -2,11 +2,11 @@ import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import { NotFoundError, RuleViolationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import { MAX_DURATION_MINUTES } from './schemas';
+import { MAX_DURATION } from '../availability/query';
 import { transitionAppointment } from './service';
 
 /** The longest appointment the API books: the sweep reads by start time (indexed), then filters by end. */
-const MAX_APPOINTMENT_MS = MAX_DURATION_MINUTES * 60_000;
+const MAX_APPOINTMENT_MS = MAX_DURATION * 60_000;
 
 /** What one sweep did, for the job's result and the log. */
 export interface NoShowSweepResult {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_DURATION, MIN_DURATION } from '../availability/query';
 import { cursor, limit } from '../pagination/cursor';
 import { isoDateTime } from '../controls/schemas';
 import { text } from '../validation/common';
@@ -8,9 +9,7 @@ export { isoDateTime };
 export const APPOINTMENT_STATUSES = ['scheduled', 'confirmed', 'completed', 'no_show', 'cancelled'] as const;
 export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
 
-/** The longest appointment, in minutes (12 h); the no-show sweep's query relies on it too. */
-export const MAX_DURATION_MINUTES = 720;
-const duration = z.number().int().min(5).max(MAX_DURATION_MINUTES);
+const duration = z.number().int().min(MIN_DURATION).max(MAX_DURATION);
 
 export const createAppointmentSchema = z.strictObject({
   professionalId: z.uuid(),

@@ -4,7 +4,7 @@ import { inSupportedRange, OFFSET_PATTERN, YEAR_RANGE_MESSAGE } from '../validat
 
 /** The longest range one request may ask for. */
 export const MAX_RANGE_DAYS = 62;
-/** Bounds of a requested slot duration, in minutes. */
+/** Bounds of a slot's and an appointment's duration, in minutes (the no-show sweep's query relies on the maximum). */
 export const MIN_DURATION = 5;
 export const MAX_DURATION = 720;
 
