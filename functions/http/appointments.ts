@@ -8,7 +8,8 @@ import {
 } from '../../lib/appointments/service';
 import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../../lib/appointments/schemas';
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/clinic-handler';
+import { httpRouter } from '../../lib/http/handler';
 import { pathId, queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
 
@@ -65,4 +66,16 @@ export const noShow = clinicHandler(async (event, auth) => {
   const id = pathId(event);
   parseJsonBody(event, empty);
   return json(200, await transitionAppointment(scopeOf(auth), id, 'no_show'));
+});
+
+/** The appointments function: every route of this area, picked by API Gateway route key. */
+export const handler = httpRouter({
+  'POST /v1/appointments': create,
+  'GET /v1/appointments': list,
+  'GET /v1/appointments/{id}': get,
+  'POST /v1/appointments/{id}/reschedule': reschedule,
+  'POST /v1/appointments/{id}/cancel': cancel,
+  'POST /v1/appointments/{id}/confirm': confirm,
+  'POST /v1/appointments/{id}/complete': complete,
+  'POST /v1/appointments/{id}/no-show': noShow,
 });

@@ -2,7 +2,8 @@ import { createControlSchema, listControlsSchema } from '../../lib/controls/sche
 import { createControl, getControl, listControls } from '../../lib/controls/service';
 import { ConflictError } from '../../lib/errors/app-error';
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/clinic-handler';
+import { httpRouter } from '../../lib/http/handler';
 import { pathId, queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
 import { renewControl } from '../../lib/renewals/service';
@@ -37,4 +38,12 @@ export const renew = clinicHandler(async (event, auth) => {
     throw new ConflictError('The control was already renewed', { controlId: id, successorId: result.control.id });
   }
   return json(201, result.control, { location: `/v1/controls/${result.control.id}` });
+});
+
+/** The controls function: every route of this area, picked by API Gateway route key. */
+export const handler = httpRouter({
+  'POST /v1/controls': create,
+  'GET /v1/controls': list,
+  'GET /v1/controls/{id}': get,
+  'POST /v1/controls/{id}/renew': renew,
 });

@@ -1,4 +1,4 @@
-import { httpHandler } from '../../lib/http/handler';
+import { httpHandler, httpRouter } from '../../lib/http/handler';
 import { json } from '../../lib/http/response';
 import { renderDocsPage } from '../../lib/openapi/docs-page';
 import { openApiDocument } from '../../lib/openapi/routes';
@@ -12,3 +12,9 @@ export const docs = httpHandler(async () => ({
   headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=300' },
   body: renderDocsPage(openApiDocument()),
 }));
+
+/** The docs function: the OpenAPI document and its page (no database, no Redis). */
+export const handler = httpRouter({
+  'GET /openapi.json': document,
+  'GET /docs': docs,
+});

@@ -1,5 +1,6 @@
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/clinic-handler';
+import { httpRouter } from '../../lib/http/handler';
 import { pathId, queryParams } from '../../lib/http/params';
 import { json, noContent } from '../../lib/http/response';
 import { createPatient, deletePatient, getPatient, listPatients, updatePatient } from '../../lib/scheduling/patients';
@@ -29,4 +30,13 @@ export const update = clinicHandler(async (event, auth) => {
 export const remove = clinicHandler(async (event, auth) => {
   await deletePatient(auth.clinicId, pathId(event));
   return noContent();
+});
+
+/** The patients function: every route of this area, picked by API Gateway route key. */
+export const handler = httpRouter({
+  'POST /v1/patients': create,
+  'GET /v1/patients': list,
+  'GET /v1/patients/{id}': get,
+  'PATCH /v1/patients/{id}': update,
+  'DELETE /v1/patients/{id}': remove,
 });

@@ -1,5 +1,6 @@
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/clinic-handler';
+import { httpRouter } from '../../lib/http/handler';
 import { pathId, pathParams, queryParams } from '../../lib/http/params';
 import { json, noContent } from '../../lib/http/response';
 import {
@@ -67,4 +68,17 @@ export const removeTimeOff = clinicHandler(async (event, auth) => {
   const { id, timeOffId } = pathParams(timeOffParams, event);
   await deleteTimeOff(auth.clinicId, id, timeOffId);
   return noContent();
+});
+
+/** The professionals function: every route of this area, picked by API Gateway route key. */
+export const handler = httpRouter({
+  'POST /v1/professionals': create,
+  'GET /v1/professionals': list,
+  'GET /v1/professionals/{id}': get,
+  'PATCH /v1/professionals/{id}': update,
+  'GET /v1/professionals/{id}/working-hours': getHours,
+  'PUT /v1/professionals/{id}/working-hours': putHours,
+  'POST /v1/professionals/{id}/time-off': createTimeOff,
+  'GET /v1/professionals/{id}/time-off': listTimeOffs,
+  'DELETE /v1/professionals/{id}/time-off/{timeOffId}': removeTimeOff,
 });

@@ -1,6 +1,6 @@
 import { slotsQuery } from '../../lib/availability/query';
 import { getSlots } from '../../lib/availability/service';
-import { clinicHandler } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/clinic-handler';
 import { pathId, queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
 

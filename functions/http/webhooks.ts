@@ -1,5 +1,6 @@
 import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/handler';
+import { clinicHandler } from '../../lib/http/clinic-handler';
+import { httpRouter } from '../../lib/http/handler';
 import { pathId, pathParams, queryParams } from '../../lib/http/params';
 import { json, noContent } from '../../lib/http/response';
 import {
@@ -75,4 +76,18 @@ export const replay = clinicHandler(async (event, auth) => {
 export const ping = clinicHandler(async (event, auth) => {
   const id = pathId(event);
   return json(202, await pingWebhookEndpoint(auth.clinicId, id));
+});
+
+/** The webhooks function: every route of this area, picked by API Gateway route key. */
+export const handler = httpRouter({
+  'POST /v1/webhooks': create,
+  'GET /v1/webhooks': list,
+  'GET /v1/webhooks/{id}': get,
+  'PATCH /v1/webhooks/{id}': update,
+  'DELETE /v1/webhooks/{id}': remove,
+  'POST /v1/webhooks/{id}/rotate-secret': rotateSecret,
+  'GET /v1/webhooks/{id}/deliveries': listDeliveries,
+  'POST /v1/webhooks/{id}/deliveries/{deliveryId}/retry': retryDelivery,
+  'POST /v1/webhooks/{id}/replay': replay,
+  'POST /v1/webhooks/{id}/ping': ping,
 });

@@ -1,5 +1,17 @@
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { getConfig } from '../config';
+
+type ManagementSdk = typeof import('@aws-sdk/client-apigatewaymanagementapi');
+let sdk: Promise<ManagementSdk> | undefined;
+
+/**
+ * The Management API's SDK module, loaded at the first push or close: the AWS SDK is a large part
+ * of any bundle that holds it, and most invocations of the functions that can push never do.
+ */
+export function managementSdk(): Promise<ManagementSdk> {
+  sdk ??= import('@aws-sdk/client-apigatewaymanagementapi');
+  return sdk;
+}
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();
 
@@ -8,12 +20,13 @@ const clients = new Map<string, ApiGatewayManagementApiClient>();
  * (a container serves one API, so in practice one). WEBSOCKET_ENDPOINT overrides the endpoint
  * derived from the event, e.g. serverless-offline's WebSocket port locally.
  */
-export function getApiGatewayClient(derivedEndpoint: string): ApiGatewayManagementApiClient {
+export async function getApiGatewayClient(derivedEndpoint: string): Promise<ApiGatewayManagementApiClient> {
   const { aws } = getConfig();
   const endpoint = aws.websocketEndpoint ?? derivedEndpoint;
+  const { ApiGatewayManagementApiClient: Client } = await managementSdk();
   let client = clients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({
+    client = new Client({
       region: aws.region,
       endpoint,
       maxAttempts: 2,

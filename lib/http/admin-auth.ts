@@ -1,7 +1,7 @@
 import { getConfig } from '../config';
 import { UnauthorizedError } from '../errors/app-error';
 import { bearerToken, safeEqual } from './credentials';
-import type { HttpEvent } from './handler';
+import type { HttpEvent } from './types';
 
 /**
  * Guards operator routes with ADMIN_SECRET (`Authorization: Bearer <secret>`), compared in constant

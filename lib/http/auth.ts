@@ -1,7 +1,7 @@
 import { getDb } from '../db/client';
 import { authenticateKey, type AuthContext } from '../tenancy/api-keys';
 import { bearerToken } from './credentials';
-import type { HttpEvent } from './handler';
+import type { HttpEvent } from './types';
 
 export type { AuthContext };
 

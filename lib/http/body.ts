@@ -3,7 +3,7 @@ import { getConfig } from '../config';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
 import { validate } from '../validation/validate';
 import { header } from './credentials';
-import type { HttpEvent } from './handler';
+import type { HttpEvent } from './types';
 
 /** Objects and arrays nested deeper than this are refused (400) instead of risking the stack. */
 export const MAX_JSON_DEPTH = 64;

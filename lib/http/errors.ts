@@ -1,6 +1,6 @@
 import { describeError } from '../errors/describe';
 import { negotiateLocale } from '../i18n/messages';
-import type { HttpEvent } from './handler';
+import type { HttpEvent } from './types';
 import { json, type HttpResult } from './response';
 
 /**

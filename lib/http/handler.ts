@@ -1,12 +1,10 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { lambdaHandler, type Invocation } from '../lambda/handler';
-import { requireClinic, type AuthContext } from './auth';
+import { NotFoundError } from '../errors/app-error';
+import { lambdaHandler, lambdaRouter, type Invocation, type RoutedHandler } from '../lambda/handler';
 import { errorToResponse } from './errors';
-import { idempotentRequest, withIdempotency } from './idempotency';
-import { consumeRateLimit, rateLimitHeaders } from './rate-limit';
 import type { HttpResult } from './response';
+import type { HttpEvent } from './types';
 
-export type HttpEvent = APIGatewayProxyEventV2;
+export type { HttpEvent } from './types';
 export type RouteHandler = (event: HttpEvent, call: Invocation) => Promise<HttpResult>;
 
 /** An HTTP API route: the base Lambda wrapper, with every thrown error mapped to HTTP in one place. */
@@ -23,28 +21,14 @@ export function httpHandler(route: RouteHandler) {
   );
 }
 
-export type ClinicRouteHandler = (event: HttpEvent, auth: AuthContext, call: Invocation) => Promise<HttpResult>;
-
 /**
- * A `/v1` route. Before it runs: the caller's API key resolved to its clinic (401), one request of
- * the key's rate budget spent in Redis (429 with Retry-After; 503 when Redis is down, never a
- * pass), and for a POST with `Idempotency-Key` the key claimed for this clinic (replay, 409 or 422;
- * see lib/http/idempotency.ts). The route's errors are mapped to their response inside the
- * idempotency wrapper, so 4xx answers are stored and replayed like successes.
+ * One function serving an API area: the route is picked by API Gateway's `routeKey`
+ * (`"POST /v1/appointments"`, as in serverless.yml), and each route keeps its own handling.
  */
-export function clinicHandler(route: ClinicRouteHandler) {
-  return httpHandler(async (event, call) => {
-    const auth = await requireClinic(event);
-    const budget = await consumeRateLimit(auth.apiKeyId);
-    const idempotent = idempotentRequest(event, auth.clinicId);
-    const run = async (): Promise<HttpResult> => {
-      try {
-        return await route(event, auth, call);
-      } catch (err) {
-        return errorToResponse(err, event);
-      }
-    };
-    const result = idempotent ? await withIdempotency(idempotent, run) : await run();
-    return { ...result, headers: { ...result.headers, ...rateLimitHeaders(budget) } };
-  });
+export function httpRouter(routes: Record<string, RoutedHandler<HttpEvent, HttpResult>>) {
+  return lambdaRouter<HttpEvent, HttpResult>(
+    (event) => event.routeKey,
+    routes,
+    async (event, key) => errorToResponse(new NotFoundError(`No route ${key}`), event),
+  );
 }

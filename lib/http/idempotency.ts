@@ -4,7 +4,7 @@ import { IdempotencyInProgressError, IdempotencyKeyReusedError, ValidationError 
 import { logger } from '../observability/logger';
 import { assertSafeJson, canonicalJson, readRawBody } from './body';
 import { header } from './credentials';
-import type { HttpEvent } from './handler';
+import type { HttpEvent } from './types';
 import type { HttpResult } from './response';
 
 /** How long a completed key replays its response. At least 24 h, as the API promises. */

@@ -11,16 +11,21 @@ export interface Invocation {
   context: Context;
 }
 
+/** The unwrapped work of a handler: what a router runs when it picks this route. */
+export interface Route<E, R> {
+  describe: (event: E) => Record<string, unknown>;
+  body: (event: E, call: Invocation) => Promise<R>;
+}
+
 /**
  * The base of every Lambda function: Lambda context in each log line, the container's warm state
  * counted and logged once per invocation, and `callbackWaitsForEmptyEventLoop` off so the open
  * pool and Redis sockets never hold a response back. HTTP, WebSocket and job functions build on it.
+ * The handler carries its unwrapped `route`, so one function can serve several routes
+ * (`lambdaRouter`) while each route stays invocable on its own.
  */
-export function lambdaHandler<E, R>(
-  describe: (event: E) => Record<string, unknown>,
-  body: (event: E, call: Invocation) => Promise<R>,
-) {
-  return middy<E, R>()
+export function lambdaHandler<E, R>(describe: Route<E, R>['describe'], body: Route<E, R>['body']) {
+  const handler = middy<E, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event, context) => {
       context.callbackWaitsForEmptyEventLoop = false;
@@ -29,4 +34,27 @@ export function lambdaHandler<E, R>(
       logger.info('invocation.start', describe(event));
       return body(event, { invocation, context });
     });
+  return Object.assign(handler, { route: { describe, body } satisfies Route<E, R> });
+}
+
+/** A handler made by `lambdaHandler`, as a router takes it. */
+export type RoutedHandler<E, R> = { route: Route<E, R> };
+
+/**
+ * One function for several routes (an API area, or a WebSocket API's `$connect`, `$disconnect`
+ * and `$default`): fewer functions means fewer cold starts and idle connections, since a warm
+ * container serves every route of its area. `key` picks the route from the event; the table's
+ * keys are what API Gateway sends (a test checks them against serverless.yml).
+ */
+export function lambdaRouter<E, R>(
+  key: (event: E) => string,
+  routes: Record<string, RoutedHandler<E, R>>,
+  unknown: (event: E, key: string) => Promise<R>,
+) {
+  const pick = (event: E) => routes[key(event)]?.route;
+  const handler = lambdaHandler<E, R>(
+    (event) => pick(event)?.describe(event) ?? { route: key(event) },
+    (event, call) => pick(event)?.body(event, call) ?? unknown(event, key(event)),
+  );
+  return Object.assign(handler, { routeKeys: Object.keys(routes) });
 }

@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { getApiGatewayClient } from '../aws/apigateway';
+import { getApiGatewayClient, managementSdk } from '../aws/apigateway';
 
 /** Where a WebSocket API's Management API lives, from a WebSocket event's request context. */
 export function endpointFromEvent(ctx: { domainName?: string; stage?: string }): string {
@@ -13,7 +12,7 @@ export interface PushOptions {
 }
 
 const isGone = (err: unknown) =>
-  err instanceof GoneException || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
+  (err as Error)?.name === 'GoneException' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410;
 
 const sendOptions = (opts: PushOptions) => (opts.signal ? { abortSignal: opts.signal } : {});
 
@@ -22,8 +21,9 @@ const sendOptions = (opts: PushOptions) => (opts.signal ? { abortSignal: opts.si
  * which callers treat as "forget this connection", not as an error.
  */
 export async function pushToConnection(endpoint: string, connectionId: string, message: unknown, opts: PushOptions = {}): Promise<boolean> {
+  const { PostToConnectionCommand } = await managementSdk();
   try {
-    await getApiGatewayClient(endpoint).send(
+    await (await getApiGatewayClient(endpoint)).send(
       new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(JSON.stringify(message)) }),
       sendOptions(opts),
     );
@@ -39,8 +39,9 @@ export async function pushToConnection(endpoint: string, connectionId: string, m
  * `$disconnect`). Returns false when it was already gone (410): either way it is closed.
  */
 export async function closeConnection(endpoint: string, connectionId: string, opts: PushOptions = {}): Promise<boolean> {
+  const { DeleteConnectionCommand } = await managementSdk();
   try {
-    await getApiGatewayClient(endpoint).send(new DeleteConnectionCommand({ ConnectionId: connectionId }), sendOptions(opts));
+    await (await getApiGatewayClient(endpoint)).send(new DeleteConnectionCommand({ ConnectionId: connectionId }), sendOptions(opts));
     return true;
   } catch (err) {
     if (isGone(err)) return false;

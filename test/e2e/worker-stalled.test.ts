@@ -27,7 +27,7 @@ const FAST = {
 };
 
 type Lib = {
-  create: typeof import('../../functions/http/admin-canaries').create;
+  create: typeof import('../../functions/http/admin').createCanary;
   getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
 };
@@ -36,7 +36,7 @@ const workers: Worker[] = [];
 
 beforeAll(() => {
   lib = {
-    create: require('../../functions/http/admin-canaries').create,
+    create: require('../../functions/http/admin').createCanary,
     getAgendaQueue: require('../../lib/queues/queues').getAgendaQueue,
     closeAll: require('../../lib/lifecycle/close-all').closeAll,
   };

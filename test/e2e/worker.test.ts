@@ -11,7 +11,7 @@ process.env.ADMIN_SECRET = ADMIN_SECRET;
 const BUNDLED = ['@prisma/client', '@prisma/adapter-pg', 'pg', 'ioredis', 'bullmq', '@aws-sdk/client-lambda'];
 
 type Lib = {
-  create: typeof import('../../functions/http/admin-canaries').create;
+  create: typeof import('../../functions/http/admin').createCanary;
   getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
   getRedis: typeof import('../../lib/redis/client').getRedis;
@@ -21,7 +21,7 @@ const workers: Worker[] = [];
 
 beforeAll(() => {
   lib = {
-    create: require('../../functions/http/admin-canaries').create,
+    create: require('../../functions/http/admin').createCanary,
     getAgendaQueue: require('../../lib/queues/queues').getAgendaQueue,
     closeAll: require('../../lib/lifecycle/close-all').closeAll,
     getRedis: require('../../lib/redis/client').getRedis,

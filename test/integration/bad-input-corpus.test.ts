@@ -455,7 +455,7 @@ beforeAll(async () => {
   const appts = require('../../functions/http/appointments');
   const controls = require('../../functions/http/controls');
   const pros = require('../../functions/http/professionals');
-  const keys = require('../../functions/http/api-keys');
+  const keys = require('../../functions/http/clinic');
   const canaries = require('../../functions/http/admin-canaries');
   const ctl = await invoke(controls.create, { method: 'POST', path: '/v1/controls', headers: c.auth.headers, body: { patientId: patient.id, sessionsTotal: 5, validUntil: localAt(30, 12).slice(0, 10) } });
   expect(ctl.status).toBe(201);

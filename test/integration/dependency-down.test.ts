@@ -16,7 +16,7 @@ const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
 
 type Container = {
   health: typeof import('../../functions/http/health').handler;
-  createCanary: typeof import('../../functions/http/admin-canaries').create;
+  createCanary: typeof import('../../functions/http/admin').createCanary;
   getQueueByName: typeof import('../../lib/queues/queues').getQueueByName;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
   getConfig: typeof import('../../lib/config').getConfig;
@@ -27,7 +27,7 @@ async function loadContainer(): Promise<Container> {
   jest.resetModules();
   return {
     health: (await import('../../functions/http/health')).handler,
-    createCanary: (await import('../../functions/http/admin-canaries')).create,
+    createCanary: (await import('../../functions/http/admin')).createCanary,
     getQueueByName: (await import('../../lib/queues/queues')).getQueueByName,
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
     getConfig: (await import('../../lib/config')).getConfig,

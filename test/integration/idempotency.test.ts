@@ -11,16 +11,16 @@ import type { HttpResult } from '../../lib/http/response';
 
 process.env.RATE_LIMIT_POINTS = '100000'; // this file is about idempotency, not the rate budget
 
-type ApiKeys = typeof import('../../functions/http/api-keys');
-type Handler = typeof import('../../lib/http/handler');
+type ApiKeys = typeof import('../../functions/http/clinic');
+type Handler = typeof import('../../lib/http/clinic-handler');
 let fns: ApiKeys;
 let clinicHandler: Handler['clinicHandler'];
 let json: typeof import('../../lib/http/response').json;
 let pg: Client;
 
 beforeAll(async () => {
-  fns = require('../../functions/http/api-keys');
-  clinicHandler = require('../../lib/http/handler').clinicHandler;
+  fns = require('../../functions/http/clinic');
+  clinicHandler = require('../../lib/http/clinic-handler').clinicHandler;
   json = require('../../lib/http/response').json;
   pg = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'agenda-test-idempotency' });
   await pg.connect();

@@ -11,14 +11,14 @@ type Sweep = typeof import('../../lib/appointments/no-show').sweepNoShows;
 let sweep: Sweep;
 let getDb: typeof import('../../lib/db/client').getDb;
 let clinicFns: typeof import('../../functions/http/clinic');
-let keyFns: typeof import('../../functions/http/api-keys');
+let keyFns: typeof import('../../functions/http/clinic');
 let pg: Client;
 
 beforeAll(async () => {
   sweep = require('../../lib/appointments/no-show').sweepNoShows;
   getDb = require('../../lib/db/client').getDb;
   clinicFns = require('../../functions/http/clinic');
-  keyFns = require('../../functions/http/api-keys');
+  keyFns = require('../../functions/http/clinic');
   pg = new Client({ connectionString: TEST_DATABASE_URL });
   await pg.connect();
 });

@@ -13,7 +13,7 @@ process.env.RATE_LIMIT_POINTS = String(POINTS);
 process.env.RATE_LIMIT_DURATION_S = String(WINDOW_S);
 
 type Container = {
-  fns: typeof import('../../functions/http/api-keys');
+  fns: typeof import('../../functions/http/clinic');
   newClinic: typeof import('../support/clinic').newClinic;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
 };
@@ -22,7 +22,7 @@ type Container = {
 async function loadContainer(): Promise<Container> {
   jest.resetModules();
   return {
-    fns: await import('../../functions/http/api-keys'),
+    fns: await import('../../functions/http/clinic'),
     newClinic: (await import('../support/clinic')).newClinic,
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
   };

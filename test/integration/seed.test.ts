@@ -4,12 +4,12 @@ import { invoke } from '../support/invoke';
 type Seed = typeof import('../../prisma/seed');
 let seedMod: Seed;
 let slots: typeof import('../../functions/http/slots');
-let keys: typeof import('../../functions/http/api-keys');
+let keys: typeof import('../../functions/http/clinic');
 
 beforeAll(() => {
   seedMod = require('../../prisma/seed');
   slots = require('../../functions/http/slots');
-  keys = require('../../functions/http/api-keys');
+  keys = require('../../functions/http/clinic');
 });
 afterAll(async () => {
   await require('../../lib/lifecycle/close-all').closeAll();

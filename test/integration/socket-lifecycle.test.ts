@@ -19,7 +19,7 @@ type Lib = {
   connections: typeof import('../../lib/realtime/connections');
   apiKeys: typeof import('../../lib/tenancy/api-keys');
   clinics: typeof import('../../lib/tenancy/clinics');
-  http: typeof import('../../functions/http/api-keys');
+  http: typeof import('../../functions/http/clinic');
   queues: typeof import('../../lib/queues/queues');
   db: typeof import('../../lib/db/client');
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
@@ -36,7 +36,7 @@ beforeAll(async () => {
     connections: await import('../../lib/realtime/connections'),
     apiKeys: await import('../../lib/tenancy/api-keys'),
     clinics: await import('../../lib/tenancy/clinics'),
-    http: await import('../../functions/http/api-keys'),
+    http: await import('../../functions/http/clinic'),
     queues: await import('../../lib/queues/queues'),
     db: await import('../../lib/db/client'),
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,

@@ -4,11 +4,11 @@ import { newClinic } from '../support/clinic';
 const ADMIN_SECRET = 'tenancy-test-admin-secret';
 process.env.ADMIN_SECRET = ADMIN_SECRET;
 
-type Fns = typeof import('../../functions/http/api-keys') & { createClinic: typeof import('../../functions/http/admin-clinics').create };
+type Fns = typeof import('../../functions/http/clinic') & { createClinic: typeof import('../../functions/http/admin').createClinic };
 let fns: Fns;
 
 beforeAll(() => {
-  fns = { ...require('../../functions/http/api-keys'), createClinic: require('../../functions/http/admin-clinics').create };
+  fns = { ...require('../../functions/http/clinic'), createClinic: require('../../functions/http/admin').createClinic };
 });
 afterAll(async () => {
   await require('../../lib/lifecycle/close-all').closeAll();

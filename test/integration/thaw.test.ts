@@ -21,7 +21,7 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 type Container = {
   health: typeof import('../../functions/http/health').handler;
-  canaryGet: typeof import('../../functions/http/admin-canaries').get;
+  canaryGet: typeof import('../../functions/http/admin').getCanaryRun;
   closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
   getConfig: typeof import('../../lib/config').getConfig;
   appName: string;
@@ -37,7 +37,7 @@ async function loadContainer(): Promise<Container> {
   const { getDb, getPoolIfCreated } = await import('../../lib/db/client');
   return {
     health: (await import('../../functions/http/health')).handler,
-    canaryGet: (await import('../../functions/http/admin-canaries')).get,
+    canaryGet: (await import('../../functions/http/admin')).getCanaryRun,
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
     getConfig,
     appName: applicationName(getConfig()),

@@ -112,12 +112,12 @@ export interface Offline extends Started {
 
 /**
  * Starts `serverless offline` on free ports and waits until its HTTP API answers /health. Each run
- * builds into its own folder and watches no source file (serverless.yml's esbuild settings), so
+ * builds the functions into a folder of its own (AGENDA_LAMBDA_DIR, scripts/build-lambda.ts), so
  * runs started side by side, or a file saved meanwhile, never hand a handler a half-written bundle.
  */
 export async function startOffline(extra: NodeJS.ProcessEnv = {}): Promise<Offline> {
   const [http, ws, lambda] = [await freePort(), await freePort(), await freePort()];
-  const workFolder = path.join('.offline-builds', randomUUID());
+  const buildDir = path.join('.offline-builds', randomUUID());
   const started = launch(
     bin('serverless'),
     ['offline', 'start'],
@@ -126,12 +126,12 @@ export async function startOffline(extra: NodeJS.ProcessEnv = {}): Promise<Offli
       WEBSOCKET_PORT: String(ws),
       LAMBDA_PORT: String(lambda),
       WEBSOCKET_ENDPOINT: `http://localhost:${ws}`,
-      ESBUILD_WORK_FOLDER: workFolder,
-      ESBUILD_WATCH_PATTERN: 'serverless.yml',
+      AGENDA_LAMBDA_DIR: buildDir,
       ...extra,
     }),
   );
-  const removeBuild = () => rm(path.join(root, workFolder), { recursive: true, force: true });
+  const removeBuild = () =>
+    Promise.all([buildDir, `${buildDir}-maps`].map((dir) => rm(path.join(root, dir), { recursive: true, force: true })));
   const offline = {
     ...started,
     async stop(signal?: NodeJS.Signals, timeoutMs?: number) {

@@ -1,20 +1,25 @@
 /**
  * The socket profile has no Redis (../shared design: lazy pool, no Redis): the WebSocket functions'
  * bundles must not reach the Redis client, the queues or their libraries, however an import chain
- * gets there (a shared module that starts enqueueing would pull them in silently). Checked on the
- * bundle esbuild makes of each handler, as serverless-esbuild does.
+ * gets there (a shared module that starts enqueueing would pull them in silently). Checked on
+ * everything esbuild bundles for each function's entry, chunks loaded on demand included.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { load } from 'js-yaml';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FORBIDDEN = [/node_modules\/ioredis\//, /node_modules\/bullmq\//, /^lib\/redis\/client\.ts$/, /^lib\/queues\/queues\.ts$/];
 
-/** The WebSocket handlers as serverless.yml declares them (`handler: functions/ws/<file>.<export>`). */
-const socketHandlers = [
-  ...new Set([...readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8').matchAll(/handler:\s*(functions\/ws\/[\w-]+)\.\w+/g)].map((m) => m[1]!)),
-];
+const yml = load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as {
+  functions: Record<string, { environment?: Record<string, string> }>;
+  custom: { lambda: { sources: Record<string, string> } };
+};
+/** The entry modules of the functions serverless.yml runs under the socket profile. */
+const socketHandlers = Object.entries(yml.functions)
+  .filter(([, fn]) => fn.environment?.AGENDA_PROFILE === 'socket')
+  .map(([name]) => yml.custom.lambda.sources[name]!.replace(/\.ts$/, ''));
 
 async function bundledInputs(entry: string): Promise<string[]> {
   const result = await build({
@@ -31,8 +36,8 @@ async function bundledInputs(entry: string): Promise<string[]> {
   return Object.keys(result.metafile.inputs);
 }
 
-it('finds the WebSocket handlers in serverless.yml', () => {
-  expect(socketHandlers).toEqual(expect.arrayContaining(['functions/ws/connection', 'functions/ws/default']));
+it('finds the WebSocket function in serverless.yml', () => {
+  expect(socketHandlers).toEqual(['functions/ws/socket']);
 });
 
 it.each(socketHandlers)('%s bundles neither Redis nor the queues', async (entry) => {
@@ -42,6 +47,6 @@ it.each(socketHandlers)('%s bundles neither Redis nor the queues', async (entry)
 }, 60_000);
 
 it('would catch a handler that reaches the queues', async () => {
-  const inputs = await bundledInputs('functions/http/api-keys');
+  const inputs = await bundledInputs('functions/http/clinic');
   expect(inputs.filter((i) => FORBIDDEN.some((f) => f.test(i))).length).toBeGreaterThan(0);
 }, 60_000);
