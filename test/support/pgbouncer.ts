@@ -74,9 +74,9 @@ export async function startPgBouncer(opts: PgBouncerOptions = {}): Promise<PgBou
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM'); // immediate shutdown: clients and server connections are closed
-      const killed = await Promise.race([exited.then(() => true), sleep(2_000).then(() => false)]);
-      if (!killed) proc.kill('SIGKILL');
+      const hard = setTimeout(() => proc.kill('SIGKILL'), 2_000);
       await exited;
+      clearTimeout(hard);
     }
     await rm(dir, { recursive: true, force: true });
   };
