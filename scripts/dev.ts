@@ -76,8 +76,10 @@ async function stop(code: number): Promise<never> {
 
 async function main() {
   const { migrate } = await import('../lib/db/migrator');
+  const { getConfig } = await import('../lib/config');
   const result = await migrate({
-    databaseUrl: env.DATABASE_URL!,
+    // DIRECT_DATABASE_URL when DATABASE_URL goes through a transaction pooler.
+    databaseUrl: getConfig().db.sessionUrl,
     migrationsDir: path.join(root, 'prisma', 'migrations'),
     createDatabase: true,
   });

@@ -1,11 +1,14 @@
 import path from 'node:path';
+import { getConfig } from '../lib/config';
 import { migrate } from '../lib/db/migrator';
 
-/** `npm run db:migrate`: applies pending SQL migrations to DATABASE_URL, creating the database if needed. */
+/**
+ * `npm run db:migrate`: applies pending SQL migrations, creating the database if needed, through
+ * DIRECT_DATABASE_URL when set (migrations need a session; DATABASE_URL may be a transaction pooler).
+ */
 async function main() {
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/agenda';
   const result = await migrate({
-    databaseUrl,
+    databaseUrl: getConfig().db.sessionUrl,
     migrationsDir: path.join(__dirname, '..', 'prisma', 'migrations'),
     createDatabase: true,
     log: (line) => console.log(`db:migrate ${line}`),

@@ -19,6 +19,13 @@ export interface Config {
   stage: string;
   db: {
     url: string;
+    /**
+     * `transaction` when `url` goes through a transaction pooler: no session startup parameters, and
+     * the timeouts are set inside each transaction instead (lib/db/transaction.ts).
+     */
+    pooler: 'none' | 'transaction';
+    /** Where work that needs a session (migrations) connects: DIRECT_DATABASE_URL, else DATABASE_URL. */
+    sessionUrl: string;
     poolMax: number;
     poolMin: number;
     connectTimeoutMs: number;
@@ -136,6 +143,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     stage: e.STAGE,
     db: {
       url: e.DATABASE_URL,
+      pooler: e.DB_POOLER,
+      sessionUrl: e.DIRECT_DATABASE_URL ?? e.DATABASE_URL,
       poolMax: e.DB_POOL_MAX,
       poolMin: e.DB_POOL_MIN,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

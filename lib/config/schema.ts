@@ -13,6 +13,11 @@ export const envSchema = z.object({
   STAGE: z.string().min(1).default('dev'),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/agenda'),
+  // `transaction`: DATABASE_URL goes through a transaction pooler (PgBouncer pool_mode=transaction,
+  // RDS Proxy), so nothing may rely on session state and the timeouts are set per transaction.
+  DB_POOLER: z.enum(['none', 'transaction']).default('none'),
+  // A direct (session) connection for what needs one: migrations. Unset: DATABASE_URL.
+  DIRECT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DB_POOL_MAX: int(1, 100),
   DB_POOL_MIN: int(0, 100),
   DB_CONNECT_TIMEOUT_MS: int(100, 60_000),

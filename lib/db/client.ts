@@ -4,9 +4,10 @@ import type { Pool } from 'pg';
 import { getConfig } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import { isConnectionLost, mapDbError as mapError } from './errors';
+import { isConnectionLost, isStartupParameterRefused, mapDbError as mapError } from './errors';
 import { PrismaClient } from './generated/client';
 import { createPool, evictIdleClients, poolStats } from './pool';
+import { checkServerTimeout, poolerStatus, type PoolerStatus } from './pooler';
 
 /**
  * Model reads that are safe to run again on a fresh connection when the first one was found dead.
@@ -87,7 +88,9 @@ async function startupCheck(s: DbState): Promise<Db> {
     await backOff(
       async () => {
         attempts += 1;
-        await s.pool.query('SELECT 1');
+        // Through a pooler the test reads the role's statement_timeout too (lib/db/pooler.ts).
+        if (db.pooler === 'transaction') await checkServerTimeout(s.pool, getConfig());
+        else await s.pool.query('SELECT 1');
       },
       {
         numOfAttempts: db.startupAttempts,
@@ -96,15 +99,18 @@ async function startupCheck(s: DbState): Promise<Db> {
         maxDelay: 5_000,
         retry: (err: Error, next: number) => {
           logger.warn('db.pool.connect_retry', { attempt: next - 1, error: err.message });
-          return true;
+          // A pooler refusing the timeouts refuses them every time: say so at once.
+          return !isStartupParameterRefused(err);
         },
       },
     );
   } catch (err) {
-    logger.error('db.pool.connect_failed', { attempts, error: (err as Error).message });
-    throw new DependencyUnavailableError('database', `Database unreachable after ${attempts} attempts`, {
-      cause: err,
-    });
+    const refused = isStartupParameterRefused(err);
+    const message = refused
+      ? 'Database refused the connection: DATABASE_URL goes through a transaction pooler (set DB_POOLER=transaction)'
+      : `Database unreachable after ${attempts} attempts`;
+    logger.error('db.pool.connect_failed', { attempts, error: (err as Error).message, ...(refused && { fix: 'DB_POOLER=transaction' }) });
+    throw new DependencyUnavailableError('database', message, { cause: err });
   }
   // The first Prisma query loads its query compiler (WASM): pay that at cold start, not mid-request.
   await s.client.$queryRaw`SELECT 1`;
@@ -120,6 +126,14 @@ async function startupCheck(s: DbState): Promise<Db> {
 /** The pool under the client, for health totals; undefined until the database was first used. */
 export function getPoolIfCreated(): Pool | undefined {
   return state?.pool;
+}
+
+/**
+ * What bounds this container's autocommit statements (through a pooler: the role setting read at the
+ * first connection), for /health and operators.
+ */
+export function getPoolerStatus(): PoolerStatus {
+  return poolerStatus(state?.pool, getConfig());
 }
 
 /** Disconnects Prisma and ends the pool. Only lib/lifecycle calls this. */

@@ -21,7 +21,12 @@ const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
 const TX_START_TIMEOUT = /start a transaction/i;
 // pg-pool's bound on opening a new connection; its message would otherwise read as "lost".
 const CONNECT_TIMEOUT = /Connection terminated due to connection timeout/i;
-const UNREACHABLE = [/\bECONNREFUSED\b/, /\bENOTFOUND\b/, /\bEHOSTUNREACH\b/, /DatabaseNotReachable/, /\b57P03\b/];
+const UNREACHABLE = [
+  /\bECONNREFUSED\b/, /\bENOTFOUND\b/, /\bEHOSTUNREACH\b/, /DatabaseNotReachable/, /\b57P03\b/,
+  // PgBouncer: no server connection behind it, its client limit reached, no server free in time.
+  /pgbouncer cannot connect to server/i, /no more connections allowed \(max_client_conn\)/i, /\bquery_wait_timeout\b/,
+];
+const STARTUP_PARAMETER_REFUSED = /unsupported startup parameter/i;
 
 /**
  * Every error behind `err`: its `cause` chain and, for Prisma's known-request errors, the driver
@@ -95,6 +100,14 @@ export function isDataException(err: unknown): boolean {
 /** True when PostgreSQL cancelled the statement for running past statement_timeout (57014). */
 export function isStatementTimeout(err: unknown): boolean {
   return texts(err).some((t) => t === '57014' || /canceling statement due to statement timeout/i.test(t));
+}
+
+/**
+ * True when the server refused a startup parameter: a transaction pooler (PgBouncer) given the
+ * timeouts a direct pool sends at connect (DB_POOLER=transaction leaves them out).
+ */
+export function isStartupParameterRefused(err: unknown): boolean {
+  return texts(err).some((t) => STARTUP_PARAMETER_REFUSED.test(t));
 }
 
 /** True when PostgreSQL cannot be reached at all (down, wrong host, starting up). */

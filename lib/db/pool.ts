@@ -2,15 +2,24 @@ import { Pool, type PoolClient } from 'pg';
 import type { Config } from '../config';
 import { logger } from '../observability/logger';
 import { connectionName } from '../observability/container';
+import { checkAfterFirstUse } from './pooler';
 
 /**
  * Builds the container's one `pg` Pool with every limit pg leaves unbounded set: how long to wait
  * for a connection, how long a statement or an idle transaction may run, TCP keep-alive, and a
  * maximum connection lifetime. `application_name` names the container so connections can be
  * counted on the server (`pg_stat_activity`).
+ *
+ * Through a transaction pooler (DB_POOLER=transaction) the timeouts cannot travel as startup
+ * parameters (PgBouncer refuses the connection): lib/db/transaction.ts sets them in each
+ * transaction, and a role setting, checked at the first connection, bounds the rest.
  */
 export function createPool(config: Config): Pool {
   const { db } = config;
+  const sessionTimeouts =
+    db.pooler === 'transaction'
+      ? {}
+      : { statement_timeout: db.statementTimeoutMs, idle_in_transaction_session_timeout: db.idleInTransactionTimeoutMs };
   const pool = new Pool({
     connectionString: db.url,
     max: db.poolMax,
@@ -20,8 +29,7 @@ export function createPool(config: Config): Pool {
     maxLifetimeSeconds: db.maxLifetimeSeconds,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    statement_timeout: db.statementTimeoutMs,
-    idle_in_transaction_session_timeout: db.idleInTransactionTimeoutMs,
+    ...sessionTimeouts,
     // Client-side bound too: a socket the network silently dropped never answers.
     query_timeout: db.statementTimeoutMs > 0 ? db.statementTimeoutMs + 2_000 : undefined,
     application_name: applicationName(config),
@@ -32,6 +40,7 @@ export function createPool(config: Config): Pool {
     logger.warn('db.pool.idle_client_error', { error: err.message });
   });
   trackIdleClients(pool);
+  if (db.poolMin === 0) checkAfterFirstUse(pool, config);
   return pool;
 }
 

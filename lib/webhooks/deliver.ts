@@ -343,10 +343,10 @@ export async function processWebhookDelivery(job: JobContext<'webhook', 'webhook
   const log = { deliveryId, endpointId: endpoint.id, attemptNo, status, latencyMs: result.latencyMs, error: result.error };
 
   if (status !== undefined && status >= 200 && status < 300) {
-    await db.$transaction([
-      db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'delivered', deliveredAt: new Date(), lastStatusCode: status, nextAttemptAt: null } }),
-      db.webhookEndpoint.update({ where: { id: endpoint.id }, data: { failureCount: 0, firstFailureAt: null } }),
-    ]);
+    await inTransaction(async (tx) => {
+      await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'delivered', deliveredAt: new Date(), lastStatusCode: status, nextAttemptAt: null } });
+      await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { failureCount: 0, firstFailureAt: null } });
+    });
     logger.info('webhook.delivered', log);
     return { deliveryId, status, attemptNo };
   }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { get, invoke, post } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
@@ -15,7 +15,7 @@ beforeAll(async () => {
   appts = require('../../functions/http/appointments');
   controls = require('../../functions/http/controls');
   getAgendaQueue = require('../../lib/queues/queues').getAgendaQueue;
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 afterAll(async () => {

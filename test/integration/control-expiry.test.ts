@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 
 type Lib = { scan: typeof import('../../lib/controls/expiry').scanExpiringControls; getDb: typeof import('../../lib/db/client').getDb };
@@ -8,7 +8,7 @@ let pg: Client;
 
 beforeAll(async () => {
   lib = { scan: require('../../lib/controls/expiry').scanExpiringControls, getDb: require('../../lib/db/client').getDb };
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import { childEnv } from '../support/processes';
@@ -65,7 +65,7 @@ it('50 concurrent bookings of one slot from two processes: exactly one 201, 49 Ã
   expect(count(409)).toBe(49);
   for (const r of local.filter((x) => x.status === 409)) expect(r.body.error).toMatchObject({ code: 'conflict', details: { reason: 'slot_taken' } });
 
-  const pg = new Client({ connectionString: TEST_DATABASE_URL });
+  const pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
   try {
     const rows = await pg.query('SELECT count(*)::int AS n FROM appointments WHERE professional_id = $1', [pro.id]);

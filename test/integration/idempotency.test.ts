@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import type { HttpResult } from '../../lib/http/response';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   fns = require('../../functions/http/clinic');
   clinicHandler = require('../../lib/http/clinic-handler').clinicHandler;
   json = require('../../lib/http/response').json;
-  pg = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'agenda-test-idempotency' });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL, application_name: 'agenda-test-idempotency' });
   await pg.connect();
 });
 afterAll(async () => {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
@@ -34,7 +34,7 @@ beforeAll(async () => {
     db: await import('../../lib/db/client'),
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
   };
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 

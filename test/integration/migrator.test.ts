@@ -3,8 +3,9 @@
  *
  * What must hold for the runner to stand in for `prisma migrate deploy`: it records each migration
  * in `_prisma_migrations` the way Prisma does (so Prisma later sees them as applied), applies each
- * migration once and atomically, says which one failed, notices edited files, and is safe to start
- * from several places at once (Prisma's advisory lock).
+ * migration once and atomically, says which one failed, notices edited files, is safe to start
+ * from several places at once (a whole-run lock, and Prisma's advisory lock in each migration's
+ * transaction), and refuses a transaction pooler (a real PgBouncer here) rather than corrupt a run.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { migrate } from '../../lib/db/migrator';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
+import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'prisma', 'migrations');
 
@@ -28,7 +30,7 @@ function scratchDatabase(label: string): string {
 }
 
 function urlFor(database: string): string {
-  const url = new URL(TEST_DATABASE_URL);
+  const url = new URL(TEST_DIRECT_DATABASE_URL);
   url.pathname = `/${database}`;
   return url.toString();
 }
@@ -208,27 +210,156 @@ ALTER TABLE no_such_table ADD COLUMN x integer;`,
     expect(await migrationRows(url)).toEqual(before); // the stored checksum stays the applied one
   });
 
-  it('lets concurrent runners on one fresh database apply each migration exactly once', async () => {
+  it('lets concurrent runners on one fresh database apply each migration exactly once: one applies, the others wait and find them applied', async () => {
     const url = scratchDatabase('concurrent');
-    // The sleep widens the window; the CREATE TABLEs would fail if a migration ran twice.
-    const dir = await migrationsFolder({
-      '0001_slow': 'SELECT pg_sleep(0.3); CREATE TABLE slow_t (id integer);',
-      '0002_next': 'CREATE TABLE next_t (id integer);',
-      '0003_last': 'SELECT pg_sleep(0.1); CREATE TABLE last_t (id integer);',
-    });
-    const names = ['0001_slow', '0002_next', '0003_last'];
+    const { dir, names } = await slowMigrations();
 
     const results = await Promise.all(
       Array.from({ length: 3 }, () => migrate({ databaseUrl: url, migrationsDir: dir, createDatabase: true })),
     );
 
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(names);
-    for (const r of results) expect([...r.applied, ...r.alreadyApplied].sort()).toEqual(names);
-    const rows = await migrationRows(url);
-    expect(rows.map((r) => r.migration_name).sort()).toEqual(names);
-    expect(rows.every((r) => r.finished_at && !r.rolled_back_at)).toBe(true);
+    expectOneRunApplied(results, names);
+    await expectAppliedOnce(url, names);
+  });
+
+  it("waits for Prisma's own lock (as `prisma migrate deploy` holds it), and gives up after lockTimeoutMs", async () => {
+    const url = scratchDatabase('prisma_lock');
+    const dir = await migrationsFolder({ '0001_one': 'CREATE TABLE one_t (id integer);' });
+    await migrate({ databaseUrl: url, migrationsDir: dir, createDatabase: true });
+    await writeMigration(dir, '0002_two', 'CREATE TABLE two_t (id integer);');
+    const prisma = new Client({ connectionString: url });
+    await prisma.connect();
+    try {
+      await prisma.query('SELECT pg_advisory_lock(72707369)');
+      await expect(migrate({ databaseUrl: url, migrationsDir: dir, lockTimeoutMs: 300 })).rejects.toThrow(
+        /Another migration run holds the lock \(advisory lock 72707369\); gave up after 300 ms/,
+      );
+      expect(await tableExists(url, 'two_t')).toBe(false);
+
+      const started = Date.now();
+      const run = migrate({ databaseUrl: url, migrationsDir: dir });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await prisma.query('SELECT pg_advisory_unlock(72707369)');
+      expect(await run).toEqual({ applied: ['0002_two'], alreadyApplied: ['0001_one'], modified: [] });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    } finally {
+      await prisma.end();
+    }
   });
 });
+
+describe('migrate() and a transaction pooler (PgBouncer, transaction mode)', () => {
+  let bouncer: PgBouncer;
+
+  beforeAll(async () => {
+    bouncer = await startPgBouncer({ poolSize: 5 });
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
+
+  it('refuses to run through it, naming DIRECT_DATABASE_URL, before touching anything', async () => {
+    const url = scratchDatabase('pooled');
+    const error = await migrate({ databaseUrl: bouncer.urlFor(url), migrationsDir: MIGRATIONS_DIR, createDatabase: true }).then(
+      () => fail('expected migrate() to refuse'),
+      (err: Error) => err,
+    );
+    expect(error.name).toBe('PoolerDetectedError');
+    expect(error.message).toMatch(/^Migrations need a direct connection, but this one goes through a transaction pooler \(.+\)\. Set DIRECT_DATABASE_URL/);
+    expect(await tableExists(url, '_prisma_migrations')).toBe(false);
+    expect(await advisoryLocks(url)).toBe(0);
+  });
+
+  it('refuses it every time, also while other clients keep its server connections busy', async () => {
+    const url = scratchDatabase('pooled_busy');
+    await migrate({ databaseUrl: url, migrationsDir: await migrationsFolder({}), createDatabase: true });
+    const load = await busyClients(bouncer.urlFor(url), 12);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await expect(migrate({ databaseUrl: bouncer.urlFor(url), migrationsDir: MIGRATIONS_DIR })).rejects.toThrow(/DIRECT_DATABASE_URL/);
+      }
+    } finally {
+      const queries = await load.stop();
+      expect(queries).toBeGreaterThan(50); // the load was real
+    }
+    expect(await tableExists(url, '_prisma_migrations')).toBe(false);
+  });
+
+  it('with the check skipped (as if it were fooled), concurrent runs through it still apply each migration once and leave no lock held', async () => {
+    const url = scratchDatabase('pooled_concurrent');
+    await migrate({ databaseUrl: url, migrationsDir: await migrationsFolder({}), createDatabase: true });
+    const { dir, names } = await slowMigrations();
+
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => migrate({ databaseUrl: bouncer.urlFor(url), migrationsDir: dir, skipPoolerCheck: true })),
+    );
+
+    expectOneRunApplied(results, names);
+    await expectAppliedOnce(url, names);
+    expect(await advisoryLocks(url)).toBe(0);
+  });
+});
+
+/** Three migrations; the sleeps widen the window, and the CREATE TABLEs would fail if one ran twice. */
+async function slowMigrations() {
+  const dir = await migrationsFolder({
+    '0001_slow': 'SELECT pg_sleep(0.3); CREATE TABLE slow_t (id integer);',
+    '0002_next': 'CREATE TABLE next_t (id integer);',
+    '0003_last': 'SELECT pg_sleep(0.1); CREATE TABLE last_t (id integer);',
+  });
+  return { dir, names: ['0001_slow', '0002_next', '0003_last'] };
+}
+
+function expectOneRunApplied(results: Awaited<ReturnType<typeof migrate>>[], names: string[]): void {
+  const appliedAll = results.filter((r) => r.applied.length > 0);
+  expect(appliedAll).toEqual([{ applied: names, alreadyApplied: [], modified: [] }]);
+  expect(results.filter((r) => r.applied.length === 0)).toEqual(
+    Array(results.length - 1).fill({ applied: [], alreadyApplied: names, modified: [] }),
+  );
+}
+
+async function expectAppliedOnce(url: string, names: string[]): Promise<void> {
+  const rows = await migrationRows(url);
+  expect(rows.map((r) => r.migration_name).sort()).toEqual(names);
+  expect(rows.every((r) => r.finished_at && !r.rolled_back_at)).toBe(true);
+}
+
+/** Advisory locks held in the database (a lock left on a pooled server connection would show here). */
+function advisoryLocks(url: string): Promise<number> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()`,
+    );
+    return rows[0].n as number;
+  });
+}
+
+/** `n` clients looping short queries through `url` until stopped; resolves to how many ran. */
+async function busyClients(url: string, n: number): Promise<{ stop(): Promise<number> }> {
+  let running = true;
+  let count = 0;
+  const clients = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }),
+  );
+  const loops = clients.map(async (c) => {
+    while (running) {
+      await c.query('SELECT pg_sleep(0.002)');
+      count += 1;
+    }
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      await Promise.all(clients.map((c) => c.end()));
+      return count;
+    },
+  };
+}
 
 function fail(message: string): never {
   throw new Error(message);

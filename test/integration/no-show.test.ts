@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { invoke } from '../support/invoke';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
@@ -19,7 +19,7 @@ beforeAll(async () => {
   getDb = require('../../lib/db/client').getDb;
   clinicFns = require('../../functions/http/clinic');
   keyFns = require('../../functions/http/clinic');
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 afterAll(async () => {
@@ -136,7 +136,7 @@ describe('automatic no-show sweep', () => {
     const [pro, patient] = [await newProfessional(c.clinicId), await newPatient(c.clinicId)];
     const a = await appointmentEnded(c.clinicId, pro.id, patient.id, 5);
     // Hold the row while the sweep runs, complete it, then let the sweep's transition see the new status.
-    const tx = new Client({ connectionString: TEST_DATABASE_URL });
+    const tx = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
     await tx.connect();
     try {
       await tx.query('BEGIN');

@@ -7,7 +7,7 @@
 import { DateTime } from 'luxon';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newProfessional } from '../support/scheduling-fixtures';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
@@ -44,7 +44,7 @@ beforeAll(async () => {
     db: await import('../../lib/db/client'),
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
   };
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 

@@ -22,15 +22,16 @@ import { Worker } from 'bullmq';
 import { Client } from 'pg';
 import { migrate } from '../../lib/db/migrator';
 import type { QueueName } from '../../lib/queues/names';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { TEST_DATABASE_URL, TEST_DIRECT_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const DB_NAME = `agenda_scratch_redrive_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+/** `name` on PostgreSQL itself (migrations, the test's own queries); the product reaches it as TEST_DATABASE_URL does. */
 const dbUrl = (name: string) => {
-  const u = new URL(TEST_DATABASE_URL);
+  const u = new URL(TEST_DIRECT_DATABASE_URL);
   u.pathname = `/${name}`;
   return u.toString();
 };
@@ -65,6 +66,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   hooks.url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   await migrate({ databaseUrl: dbUrl(DB_NAME), migrationsDir: `${__dirname}/../../prisma/migrations`, createDatabase: true, log: () => undefined });
+  // In front of what the product uses: PostgreSQL, or PgBouncer in the pass through it.
   const target = new URL(TEST_DATABASE_URL);
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
   process.env.AGENDA_PROFILE = 'worker';

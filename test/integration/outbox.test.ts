@@ -5,7 +5,7 @@
  * exactly once.
  */
 import { Client } from 'pg';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
@@ -39,7 +39,7 @@ beforeAll(async () => {
     schedulers: await import('../../worker/schedulers'),
     closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
   };
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 

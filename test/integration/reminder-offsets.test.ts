@@ -4,7 +4,7 @@
  * reminder already queued for an offset the clinic removed is skipped when it comes due.
  */
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { invoke } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
@@ -19,7 +19,7 @@ const lib = () => ({
 });
 
 beforeAll(async () => {
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 afterAll(async () => {

@@ -8,7 +8,7 @@
 import { Worker, type Job } from 'bullmq';
 import { DateTime } from 'luxon';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { buildContext } from '../support/invoke';
 import { newPatient } from '../support/scheduling-fixtures';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   dispatch = require('../../worker/dispatch');
   queues = require('../../lib/queues/queues');
   getDb = require('../../lib/db/client').getDb;
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 afterAll(async () => {

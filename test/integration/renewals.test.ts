@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
@@ -15,7 +15,7 @@ beforeAll(async () => {
   renewals = { ...require('../../lib/renewals/service'), ...require('../../lib/renewals/scan'), ...require('../../lib/renewals/window') };
   controls = require('../../functions/http/controls');
   getDb = require('../../lib/db/client').getDb;
-  pg = new Client({ connectionString: TEST_DATABASE_URL });
+  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await pg.connect();
 });
 afterAll(async () => {

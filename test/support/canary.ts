@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../setup/test-env';
+import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { post, type HttpLambdaHandler } from './invoke';
 
 export interface CanaryRow {
@@ -14,7 +14,7 @@ export interface CanaryRow {
 
 /** Reads canary rows straight from PostgreSQL, independently of the product's client. */
 export async function readCanaries(ids: string[]): Promise<CanaryRow[]> {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  const client = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
   await client.connect();
   try {
     const { rows } = await client.query<CanaryRow>('SELECT * FROM canary_runs WHERE id = ANY($1::uuid[])', [ids]);

@@ -85,3 +85,24 @@ describe('parseConfig, renewal scan', () => {
     expect(() => parseConfig({ RENEWAL_SCAN_TZ: '' })).not.toThrow();
   });
 });
+
+describe('parseConfig, transaction pooler', () => {
+  it('assumes a direct connection unless told otherwise, and migrates through DATABASE_URL then', () => {
+    const { db } = parseConfig({ DATABASE_URL: 'postgresql://app@db:5432/agenda' });
+    expect(db).toMatchObject({ pooler: 'none', url: 'postgresql://app@db:5432/agenda', sessionUrl: 'postgresql://app@db:5432/agenda' });
+  });
+
+  it('takes DB_POOLER=transaction and sends sessions to DIRECT_DATABASE_URL', () => {
+    const { db } = parseConfig({
+      DB_POOLER: 'transaction',
+      DATABASE_URL: 'postgresql://app@pgbouncer:6432/agenda',
+      DIRECT_DATABASE_URL: 'postgres://app@db:5432/agenda',
+    });
+    expect(db).toMatchObject({ pooler: 'transaction', url: 'postgresql://app@pgbouncer:6432/agenda', sessionUrl: 'postgres://app@db:5432/agenda' });
+  });
+
+  it('refuses an unknown pooler mode and a DIRECT_DATABASE_URL that is not PostgreSQL', () => {
+    expect(() => parseConfig({ DB_POOLER: 'session' })).toThrow(/DB_POOLER/);
+    expect(() => parseConfig({ DIRECT_DATABASE_URL: 'mysql://db/agenda' })).toThrow(/DIRECT_DATABASE_URL/);
+  });
+});

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../lib/config';
-import { isConnectionLost, isExclusionViolation, isForeignKeyViolation, isUniqueViolation, isUnreachable, mapDbError } from '../../lib/db/errors';
+import { isConnectionLost, isExclusionViolation, isForeignKeyViolation, isStartupParameterRefused, isUniqueViolation, isUnreachable, mapDbError } from '../../lib/db/errors';
 import { DependencyUnavailableError, NotFoundError, TimeoutError, ValidationError } from '../../lib/errors/app-error';
 import { describeError } from '../../lib/errors/describe';
 
@@ -65,6 +65,22 @@ describe('database error mapping', () => {
     expect(thrown(() => mapDbError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), db)).message).toBe(
       'Database unreachable',
     );
+  });
+
+  it("PgBouncer's own refusals (no server behind it, client limit, no server free in time) are 503s", () => {
+    for (const message of [
+      'pgbouncer cannot connect to server',
+      'no more connections allowed (max_client_conn)',
+      'query_wait_timeout',
+    ]) {
+      const err = thrown(() => mapDbError(new Error(message), db));
+      expect({ message, mapped: err.message, is503: err instanceof DependencyUnavailableError }).toEqual({ message, mapped: 'Database unreachable', is503: true });
+    }
+  });
+
+  it('a refused startup parameter (a pooler given the direct pool) is told apart', () => {
+    expect(isStartupParameterRefused(new Error('unsupported startup parameter: statement_timeout'))).toBe(true);
+    expect(isStartupParameterRefused(new Error('connect ECONNREFUSED 127.0.0.1:6432'))).toBe(false);
   });
 
   it('a connection dropped under a query is "lost"; query errors pass through', () => {

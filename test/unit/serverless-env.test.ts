@@ -10,6 +10,7 @@ import { load } from 'js-yaml';
 import { envSchema } from '../../lib/config/schema';
 
 const NOT_PASSED: Record<string, string> = {
+  DIRECT_DATABASE_URL: 'read by migrations (npm run db:migrate, run before a deploy), never by a function',
   DB_POOL_MAX: 'profile default (lib/config/profiles.ts); set per function where one needs another',
   DB_POOL_MIN: 'profile default',
   DB_CONNECT_TIMEOUT_MS: 'profile default; the job Lambda sets its own',
