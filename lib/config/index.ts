@@ -15,6 +15,8 @@ export class ConfigError extends Error {
 /** Validated, typed configuration, grouped by the part that uses it. */
 export interface Config {
   profile: Profile;
+  /** The function's reserved concurrency, when it runs as a Lambda function with one. */
+  reservedConcurrency?: number;
   service: string;
   stage: string;
   db: {
@@ -139,6 +141,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     Object.fromEntries(QUEUE_NAMES.map((q) => [q, pick(q.toUpperCase())])) as Record<QueueName, T>;
   return {
     profile: e.AGENDA_PROFILE,
+    reservedConcurrency: e.AGENDA_RESERVED_CONCURRENCY,
     service: e.SERVICE_NAME,
     stage: e.STAGE,
     db: {

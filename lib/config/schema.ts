@@ -9,6 +9,9 @@ const execMode = z.enum(['inline', 'lambda']);
 /** The environment contract. Every variable the product reads is named here and nowhere else. */
 export const envSchema = z.object({
   AGENDA_PROFILE: z.enum(PROFILES).default('api'),
+  // The function's reserved concurrency (serverless.yml sets it beside reservedConcurrency), so
+  // /health can show this container's share of the connection budget.
+  AGENDA_RESERVED_CONCURRENCY: int(1, 100_000).optional(),
   SERVICE_NAME: z.string().min(1).default('agenda'),
   STAGE: z.string().min(1).default('dev'),
 

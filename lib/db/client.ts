@@ -1,11 +1,9 @@
-import { PrismaPg } from '@prisma/adapter-pg';
 import { backOff } from 'exponential-backoff';
 import type { Pool } from 'pg';
 import { getConfig } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import { isConnectionLost, isStartupParameterRefused, mapDbError as mapError } from './errors';
-import { PrismaClient } from './generated/client';
 import { createPool, evictIdleClients, poolStats } from './pool';
 import { checkServerTimeout, poolerStatus, type PoolerStatus } from './pooler';
 
@@ -20,7 +18,12 @@ const RETRYABLE_READS = new Set([
 
 const mapDbError = (err: unknown): never => mapError(err, getConfig().db);
 
-function createClient(pool: Pool) {
+/**
+ * Prisma over the container's pool. Prisma's runtime and its query compiler are loaded here, at the
+ * first use of the client: a function whose route needs only the pool (/health) never loads them.
+ */
+async function createClient(pool: Pool) {
+  const [{ PrismaPg }, { PrismaClient }] = await Promise.all([import('@prisma/adapter-pg'), import('./generated/client')]);
   const adapter = new PrismaPg(pool, {
     onConnectionError: (err) => logger.warn('db.connection_error', { error: err.message }),
   });
@@ -32,10 +35,7 @@ function createClient(pool: Pool) {
           return await query(args);
         } catch (err) {
           if (!isConnectionLost(err)) return mapDbError(err);
-          // pg-pool has evicted the dead client. Its idle siblings went through the same freeze or
-          // network cut: drop them too rather than find each dead one by a timeout.
-          const evicted = await evictIdleClients(pool);
-          logger.warn('db.connection_lost', { operation, evictedIdle: evicted });
+          await dropIdleSiblings(pool, operation);
           if (!RETRYABLE_READS.has(operation)) return mapDbError(err);
           return await query(args).catch(mapDbError);
         }
@@ -44,22 +44,52 @@ function createClient(pool: Pool) {
   });
 }
 
+/**
+ * pg-pool has evicted a client found dead. Its idle siblings went through the same freeze or
+ * network cut: drop them too rather than find each dead one by a timeout.
+ */
+async function dropIdleSiblings(pool: Pool, operation: string): Promise<void> {
+  const evicted = await evictIdleClients(pool);
+  logger.warn('db.connection_lost', { operation, evictedIdle: evicted });
+}
+
 /** The Prisma client type this product uses (with its resilience extension). */
-export type Db = ReturnType<typeof createClient>;
+export type Db = Awaited<ReturnType<typeof createClient>>;
 
 interface DbState {
   pool: Pool;
-  client: Db;
+  client?: Promise<Db>;
   ready?: Promise<Db>;
 }
 let state: DbState | undefined;
+let creating: Promise<DbState> | undefined;
 
-function ensureState(): DbState {
-  if (!state) {
-    const pool = createPool(getConfig());
-    state = { pool, client: createClient(pool) };
+function ensureState(): Promise<DbState> {
+  if (state) return Promise.resolve(state);
+  creating ??= createPool(getConfig()).then(
+    (pool) => (state = { pool }),
+    (err: unknown) => {
+      creating = undefined;
+      throw err;
+    },
+  );
+  return creating;
+}
+
+/**
+ * One `SELECT 1` on the container's pool, without Prisma (a probe needs neither its runtime nor its
+ * query compiler), failing as a Prisma query would: a dead connection drops its idle siblings, and
+ * the error is the product's (503 lost or busy, 504 timed out). Not retried, like any raw query.
+ */
+export async function pingDatabase(): Promise<Pool> {
+  const { pool } = await ensureState();
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    if (isConnectionLost(err)) await dropIdleSiblings(pool, 'ping');
+    mapDbError(err);
   }
-  return state;
+  return pool;
 }
 
 /**
@@ -67,8 +97,8 @@ function ensureState(): DbState {
  * tests a connection with bounded retries and progressive delay; later calls return at once.
  * With pool min 0 (socket profile) nothing is opened until the first query.
  */
-export function getDb(): Promise<Db> {
-  const s = ensureState();
+export async function getDb(): Promise<Db> {
+  const s = state ?? (await ensureState());
   s.ready ??= startupCheck(s).catch((err) => {
     s.ready = undefined;
     throw err;
@@ -78,6 +108,7 @@ export function getDb(): Promise<Db> {
 
 async function startupCheck(s: DbState): Promise<Db> {
   const { db, profile } = getConfig();
+  s.client ??= createClient(s.pool);
   if (db.poolMin === 0) {
     logger.info('db.pool.created', { lazy: true, pool: poolStats(s.pool) });
     return s.client;
@@ -113,14 +144,15 @@ async function startupCheck(s: DbState): Promise<Db> {
     throw new DependencyUnavailableError('database', message, { cause: err });
   }
   // The first Prisma query loads its query compiler (WASM): pay that at cold start, not mid-request.
-  await s.client.$queryRaw`SELECT 1`;
+  const client = await s.client;
+  await client.$queryRaw`SELECT 1`;
   logger.info('db.pool.connected', {
     profile,
     attempts,
     latencyMs: Date.now() - started,
     pool: poolStats(s.pool),
   });
-  return s.client;
+  return client;
 }
 
 /** The pool under the client, for health totals; undefined until the database was first used. */
@@ -138,10 +170,12 @@ export function getPoolerStatus(): PoolerStatus {
 
 /** Disconnects Prisma and ends the pool. Only lib/lifecycle calls this. */
 export async function closeDb(): Promise<void> {
-  const s = state;
+  const s = state ?? (await creating?.catch(() => undefined));
   state = undefined;
+  creating = undefined;
   if (!s) return;
-  await s.client.$disconnect().catch(() => undefined);
+  const client = await s.client?.catch(() => undefined);
+  await client?.$disconnect().catch(() => undefined);
   await s.pool.end();
   logger.info('db.pool.closed');
 }

@@ -1,4 +1,4 @@
-import { Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config';
 import { logger } from '../observability/logger';
 import { connectionName } from '../observability/container';
@@ -13,14 +13,17 @@ import { checkAfterFirstUse } from './pooler';
  * Through a transaction pooler (DB_POOLER=transaction) the timeouts cannot travel as startup
  * parameters (PgBouncer refuses the connection): lib/db/transaction.ts sets them in each
  * transaction, and a role setting, checked at the first connection, bounds the rest.
+ *
+ * `pg` is loaded here, at the first use of the database, not when a function's code is imported.
  */
-export function createPool(config: Config): Pool {
+export async function createPool(config: Config): Promise<Pool> {
+  const { Pool: PgPool } = await import('pg');
   const { db } = config;
   const sessionTimeouts =
     db.pooler === 'transaction'
       ? {}
       : { statement_timeout: db.statementTimeoutMs, idle_in_transaction_session_timeout: db.idleInTransactionTimeoutMs };
-  const pool = new Pool({
+  const pool = new PgPool({
     connectionString: db.url,
     max: db.poolMax,
     min: db.poolMin,

@@ -1,5 +1,5 @@
 import { getConfig } from '../config';
-import { getDb, getPoolIfCreated } from '../db/client';
+import { getPoolerStatus, pingDatabase } from '../db/client';
 import { poolStats } from '../db/pool';
 import { getContainerInfo } from '../observability/container';
 import { QUEUE_NAMES, type QueueName } from '../queues/names';
@@ -15,6 +15,17 @@ export interface CheckResult {
   [extra: string]: unknown;
 }
 
+/** This container's share of the database connection budget (README, "Connection budget"). */
+export interface BudgetShare {
+  profile: string;
+  poolMax: number;
+  poolMin: number;
+  /** Containers of this function that can run at once (its reserved concurrency), when known. */
+  reservedConcurrency: number | null;
+  /** The most connections the function as a whole can hold: reserved concurrency x pool max. */
+  functionAtMost: number | null;
+}
+
 export interface HealthReport {
   /** `degraded`: serving, but something needs an operator (e.g. an eviction policy that loses jobs). */
   status: 'ok' | 'degraded' | 'unavailable';
@@ -22,6 +33,7 @@ export interface HealthReport {
   warnings: string[];
   checks: Partial<Record<Dependency, CheckResult>>;
   container: ReturnType<typeof getContainerInfo> & { profile: string };
+  budget: BudgetShare;
 }
 
 /** Runs one check within HEALTH_CHECK_TIMEOUT_MS; a check past it counts as down. */
@@ -42,12 +54,11 @@ async function timed(fn: () => Promise<Record<string, unknown>>): Promise<CheckR
   }
 }
 
+/** One query on the pool itself: a probe needs neither Prisma nor its query compiler. */
 const checkDatabase = () =>
   timed(async () => {
-    const db = await getDb();
-    await db.$queryRaw`SELECT 1`;
-    const pool = getPoolIfCreated();
-    return pool ? { pool: poolStats(pool) } : {};
+    const pool = await pingDatabase();
+    return { pool: poolStats(pool), ...getPoolerStatus() };
   });
 
 const checkRedis = () =>
@@ -71,9 +82,21 @@ const checkQueues = () =>
     return { queues: Object.fromEntries(counts) };
   });
 
+function budgetShare(): BudgetShare {
+  const { profile, db, reservedConcurrency } = getConfig();
+  return {
+    profile,
+    poolMax: db.poolMax,
+    poolMin: db.poolMin,
+    reservedConcurrency: reservedConcurrency ?? null,
+    functionAtMost: reservedConcurrency ? reservedConcurrency * db.poolMax : null,
+  };
+}
+
 /**
- * Checks every dependency this profile uses, in parallel, each bounded by its own timeouts.
- * The socket profile uses no Redis, so only its database is checked.
+ * Checks every dependency this profile uses, in parallel, each bounded by its own timeouts. The
+ * socket profile uses no Redis, so only its database is checked. Queue depths are the worker's to
+ * report: a function's probe stays cheap, and loads no queue code.
  */
 export async function checkHealth(): Promise<HealthReport> {
   const { profile } = getConfig();
@@ -81,7 +104,7 @@ export async function checkHealth(): Promise<HealthReport> {
   const [database, redis, queues] = await Promise.all([
     checkDatabase(),
     usesRedis ? checkRedis() : undefined,
-    usesRedis ? checkQueues() : undefined,
+    profile === 'worker' ? checkQueues() : undefined,
   ]);
   const checks: HealthReport['checks'] = { database, ...(redis && { redis }), ...(queues && { queues }) };
   const down = (Object.entries(checks) as [Dependency, CheckResult][])
@@ -91,11 +114,14 @@ export async function checkHealth(): Promise<HealthReport> {
   if (redis?.status === 'up' && redis.evictionSafe === false) {
     warnings.push(`Redis maxmemory-policy is ${String(redis.evictionPolicy)}; BullMQ needs noeviction or jobs can be lost`);
   }
+  const fix = database.status === 'up' ? database.fix : undefined;
+  if (typeof fix === 'string') warnings.push(`Statements outside transactions are not bounded through the pooler: ${fix}`);
   return {
     status: down.length > 0 ? 'unavailable' : warnings.length > 0 ? 'degraded' : 'ok',
     down,
     warnings,
     checks,
     container: { ...getContainerInfo(), profile },
+    budget: budgetShare(),
   };
 }

@@ -10,7 +10,7 @@ import { localAt, newPatient, newProfessional } from '../support/scheduling-fixt
 
 /**
  * A corpus of bad inputs against every HTTP route of lib/openapi/routes.ts, invoked in process with
- * the handler serverless.yml wires to it. Whatever the input: never a 5xx; every 4xx is JSON
+ * the function serverless.yml wires it to. Whatever the input: never a 5xx; every 4xx is JSON
  * `{ error: { code, message } }`; a 400 about a field names that field in `details`.
  *
  * Each route's cases run with a real clinic key and real ids (professional, patient, appointment,
@@ -30,26 +30,26 @@ const KIB = 1024;
 // ---------------------------------------------------------------------------------------------
 
 interface ServerlessYml {
-  functions: Record<string, { handler: string; events?: { httpApi?: { method: string; path: string } }[] }>;
+  functions: Record<string, { events?: { httpApi?: { method: string; path: string } }[] }>;
+  custom: { lambda: { sources: Record<string, string> } };
 }
 
-/** "METHOD /path" -> "functions/http/x.y", from the httpApi events in serverless.yml. */
+/** "METHOD /path" -> the entry module of the function serverless.yml wires it to. */
 function handlerPaths(): Map<string, string> {
   const doc = yaml.load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessYml;
   const out = new Map<string, string>();
-  for (const fn of Object.values(doc.functions)) {
+  for (const [name, fn] of Object.entries(doc.functions)) {
     for (const ev of fn.events ?? []) {
-      if (ev.httpApi) out.set(`${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`, fn.handler);
+      if (ev.httpApi) out.set(`${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`, doc.custom.lambda.sources[name]!);
     }
   }
   return out;
 }
 
-function loadHandler(handlerPath: string): HttpLambdaHandler {
-  const dot = handlerPath.lastIndexOf('.');
-  const mod = require(path.join(ROOT, handlerPath.slice(0, dot)));
-  const fn = mod[handlerPath.slice(dot + 1)];
-  if (typeof fn !== 'function') throw new Error(`${handlerPath} is not a function export`);
+/** The function's handler, as Lambda calls it: it routes by the event's route key. */
+function loadHandler(source: string): HttpLambdaHandler {
+  const fn = require(path.join(ROOT, source)).handler;
+  if (typeof fn !== 'function') throw new Error(`${source} exports no handler`);
   return fn as HttpLambdaHandler;
 }
 
@@ -456,7 +456,7 @@ beforeAll(async () => {
   const controls = require('../../functions/http/controls');
   const pros = require('../../functions/http/professionals');
   const keys = require('../../functions/http/clinic');
-  const canaries = require('../../functions/http/admin-canaries');
+  const adminFns = require('../../functions/http/admin');
   const ctl = await invoke(controls.create, { method: 'POST', path: '/v1/controls', headers: c.auth.headers, body: { patientId: patient.id, sessionsTotal: 5, validUntil: localAt(30, 12).slice(0, 10) } });
   expect(ctl.status).toBe(201);
   const appt = await invoke(appts.create, { method: 'POST', path: '/v1/appointments', headers: c.auth.headers, body: { professionalId: pro.id, patientId: patient.id, startsAt: localAt(3, 10), controlId: ctl.body.id } });
@@ -472,7 +472,7 @@ beforeAll(async () => {
   const spare = await invoke(keys.create, { method: 'POST', path: '/v1/api-keys', headers: c.auth.headers, body: { name: 'spare' } });
   expect(spare.status).toBe(201);
   const admin = `Bearer ${ADMIN_SECRET}`;
-  const canary = await invoke(canaries.create, { method: 'POST', path: '/admin/canaries', headers: { authorization: admin }, body: { queue: 'agenda' } });
+  const canary = await invoke(adminFns.createCanary, { method: 'POST', path: '/admin/canaries', headers: { authorization: admin }, body: { queue: 'agenda' } });
   expect(canary.status).toBe(202);
   const webhooks = require('../../functions/http/webhooks');
   const hook = await invoke(webhooks.create, { method: 'POST', path: '/v1/webhooks', headers: c.auth.headers, body: { url: WEBHOOK_URL, eventTypes: ['*'] } });

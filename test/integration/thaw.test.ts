@@ -27,6 +27,8 @@ type Container = {
   appName: string;
   getDb: typeof import('../../lib/db/client').getDb;
   getPoolIfCreated: typeof import('../../lib/db/client').getPoolIfCreated;
+  /** The four queues' depths through the container's own queue getters (its shared Redis client). */
+  queueCounts: () => Promise<number[]>;
 };
 
 /** Loads a fresh module registry (a new simulated Lambda container) under the current env. */
@@ -43,6 +45,11 @@ async function loadContainer(): Promise<Container> {
     appName: applicationName(getConfig()),
     getDb,
     getPoolIfCreated,
+    queueCounts: async () => {
+      const { getQueueByName } = await import('../../lib/queues/queues');
+      const { QUEUE_NAMES } = await import('../../lib/queues/names');
+      return Promise.all(QUEUE_NAMES.map(async (q) => (await getQueueByName(q)).count()));
+    },
   };
 }
 
@@ -174,13 +181,14 @@ async function redisIds(appName: string): Promise<string[]> {
     .map((line) => /(?:^|\s)id=(\d+)/.exec(line)![1]!);
 }
 
-function expectHealthy(res: InvokeResult) {
+/** /health answered healthy, and the container's queues (which /health no longer reads) answer too. */
+async function expectHealthy(c: Container, res: InvokeResult) {
   if (res.status !== 200) console.error(JSON.stringify(res.body, null, 1));
   expect(res.status).toBe(200);
   expect(res.body.checks.database).toMatchObject({ status: 'up' });
   expect(res.body.checks.redis).toMatchObject({ status: 'up' });
-  expect(res.body.checks.queues).toMatchObject({ status: 'up' });
   expect(res.body.down).toEqual([]);
+  expect(await c.queueCounts()).toHaveLength(4);
 }
 
 describe('thaw after the servers killed the container connections', () => {
@@ -232,7 +240,7 @@ describe('thaw after the servers killed the container connections', () => {
 
   /** Leaves the pool with exactly one idle connection, as sequential invocations do. */
   async function onePooledConnection() {
-    expectHealthy(await get(c.health, '/health'));
+    await expectHealthy(c, await get(c.health, '/health'));
     const pool = c.getPoolIfCreated()!;
     expect(pool.totalCount).toBe(1);
     expect(pool.idleCount).toBe(1);
@@ -240,14 +248,14 @@ describe('thaw after the servers killed the container connections', () => {
   }
 
   it('answers 200 on the very next invocation when the kill was seen while idle (pool evicted, Redis reconnecting)', async () => {
-    expectHealthy(await get(c.health, '/health'));
-    expectHealthy(await get(c.health, '/health'));
+    await expectHealthy(c, await get(c.health, '/health'));
+    await expectHealthy(c, await get(c.health, '/health'));
     const before = await killEverything();
     // The kill reached the container while it was idle: pg-pool evicted the client (its 'error').
     expect(idleErrors.length).toBeGreaterThanOrEqual(1);
 
     const res = await get(c.health, '/health'); // immediately: ioredis may still be reconnecting
-    expectHealthy(res);
+    await expectHealthy(c, res);
     expect(res.body.invocation).toMatchObject({ coldStart: false, invocation: 3 });
 
     const pidsAfter = await pgPids(c.appName);
@@ -271,7 +279,7 @@ describe('thaw after the servers killed the container connections', () => {
     await sleep(300);
 
     const res = await get(c.health, '/health');
-    expectHealthy(res);
+    await expectHealthy(c, res);
     expect(res.elapsedMs).toBeLessThan(3_000);
     const idsAfter = await redisIds(c.appName);
     expect(idsAfter).toHaveLength(1);
@@ -309,7 +317,7 @@ describe('thaw after the servers killed the container connections', () => {
     expect(res.elapsedMs).toBeLessThan(2_000);
 
     const next = await get(c.health, '/health');
-    expectHealthy(next);
+    await expectHealthy(c, next);
     console.info(`thaw/kill while frozen, /health (raw): ${res.status} in ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
   });
 
@@ -319,7 +327,7 @@ describe('thaw after the servers killed the container connections', () => {
     expect(before.ids).toHaveLength(1);
 
     const res = await get(c.health, '/health');
-    expectHealthy(res);
+    await expectHealthy(c, res);
     expect(res.elapsedMs).toBeLessThan(3_000);
     const idsAfter = await redisIds(c.appName);
     expect(idsAfter).toHaveLength(1);
@@ -419,7 +427,7 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     expect(res.elapsedMs).toBeLessThan(QUERY_TIMEOUT_MS + 1_500);
 
     const next = await get(c.health, '/health');
-    expectHealthy(next);
+    await expectHealthy(c, next);
     expect(next.elapsedMs).toBeLessThan(1_000);
     console.info(`thaw/blackhole, 1 dead socket, /health (raw): ${res.status} after ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
   });
@@ -437,7 +445,7 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     const next = await getCanary();
     expect(next.status).toBe(200);
     expect(next.elapsedMs).toBeLessThan(1_000);
-    expectHealthy(await get(c.health, '/health'));
+    await expectHealthy(c, await get(c.health, '/health'));
     console.info(`thaw/blackhole, 2 dead sockets, model read: ${res.status} after ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
   });
 });

@@ -32,6 +32,7 @@ const NOT_PASSED: Record<string, string> = {
   JOB_FUNCTION_NAME: 'read by the worker container, which invokes the job Lambda',
   JOB_FUNCTION_TIMEOUT_MS: 'read by the worker container',
   RATE_LIMIT_KEY_PREFIX: 'fixed per deployment by default',
+  AGENDA_RESERVED_CONCURRENCY: 'set per function, beside its reservedConcurrency (test/unit/functions.test.ts)',
 };
 /** Settings of the worker container alone: consumers, schedulers, dashboard. */
 const WORKER_ONLY = /^(WORKER_|DASHBOARD_|RENEWAL_SCAN_)|_EVERY_MS$/;
