@@ -97,7 +97,9 @@ async function main() {
     env.SMTP_URL = `smtp://127.0.0.1:${mailPort}`;
   }
   const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
-  start('api', bin('serverless'), ['offline', 'start']);
+  // Source maps in development only: the build links them beside the code when Node is told to
+  // use them (scripts/serverless-lambda-build.cjs); deployed functions carry none.
+  start('api', bin('serverless'), ['offline', 'start'], { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --enable-source-maps`.trim() });
   start('worker', bin('tsx'), ['worker/main.ts'], { AGENDA_PROFILE: 'worker' });
   await Promise.all([
     waitFor(`http://localhost:${env.HTTP_PORT}/health`, 120_000),
