@@ -1,5 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { brotliCompress, constants as zlibConstants } from 'node:zlib';
+import { promisify } from 'node:util';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { load } from 'js-yaml';
 
@@ -86,7 +88,7 @@ export async function buildEntry(entry: { name: string; source: string; outdir: 
     // CommonJS dependencies (pg, ioredis) call require() for Node's own modules.
     banner: { js: "import { createRequire as __agendaRequire } from 'node:module';\nconst require = __agendaRequire(import.meta.url);" },
     external: ['pg-native'],
-    plugins: [prismaCompilerAsFile(), pgWithoutCloudflareProbe()],
+    plugins: [prismaCompilerAsFile(), pgWithoutCloudflareProbe(), zodEnglishOnly()],
     metafile: true,
     logLevel: 'warning',
   });
@@ -109,13 +111,27 @@ async function moveMaps(metafile: Metafile, outdir: string, mapsDir: string): Pr
   }
 }
 
-const COMPILER_FILE = 'query_compiler.wasm';
+const COMPILER_FILE = 'query_compiler.wasm.br';
+const compressed = new Map<string, Promise<Buffer>>();
+
+/** The compiler's bytes, brotli-compressed once per build for every function that needs them. */
+function compressedCompiler(module: string): Promise<Buffer> {
+  let bytes = compressed.get(module);
+  if (!bytes) {
+    const { wasm } = require(require.resolve(module, { paths: [ROOT] })) as { wasm: string };
+    const raw = Buffer.from(wasm, 'base64');
+    bytes = promisify(brotliCompress)(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+    compressed.set(module, bytes);
+  }
+  return bytes;
+}
 
 /**
  * Prisma's generated client imports its query compiler as a base64 string (2-4 MB of JavaScript).
- * Here that import becomes a read of the raw `.wasm` file written beside the function's code,
- * loaded when the first query needs it. Prisma turns the value into bytes with `Buffer.from`,
- * which copies a Buffer as it is.
+ * Here that import becomes a read of a file beside the function's code, loaded when the first
+ * query needs it: the `.wasm` compressed with brotli, a fifth smaller in the zip than the zip's
+ * own deflate makes it, for a few milliseconds of decompression once per container. Prisma turns
+ * the value into bytes with `Buffer.from`, which copies a Buffer as it is.
  */
 function prismaCompilerAsFile(): Plugin {
   const filter = /^@prisma\/client\/runtime\/query_compiler_[\w.]+\.wasm-base64\.js$/;
@@ -133,13 +149,16 @@ function prismaCompilerAsFile(): Plugin {
         path: require.resolve(args.path.replace(/\.js$/, '.mjs'), { paths: [ROOT] }),
       }));
       b.onLoad({ filter: /.*/, namespace: 'prisma-compiler' }, () => ({
-        contents: `import { readFileSync } from 'node:fs';\nexport const wasm = readFileSync(new URL('./${COMPILER_FILE}', import.meta.url));`,
+        contents: [
+          "import { readFileSync } from 'node:fs';",
+          "import { brotliDecompressSync } from 'node:zlib';",
+          `export const wasm = brotliDecompressSync(readFileSync(new URL('./${COMPILER_FILE}', import.meta.url)));`,
+        ].join('\n'),
         loader: 'js',
       }));
       b.onEnd(async (result) => {
         if (!module || result.errors.length > 0) return;
-        const { wasm } = require(require.resolve(module, { paths: [ROOT] })) as { wasm: string };
-        await writeFile(path.join(b.initialOptions.outdir!, COMPILER_FILE), Buffer.from(wasm, 'base64'));
+        await writeFile(path.join(b.initialOptions.outdir!, COMPILER_FILE), await compressedCompiler(module));
       });
     },
   };
@@ -160,6 +179,28 @@ function pgWithoutCloudflareProbe(): Plugin {
         if (!code.includes(probe)) throw new Error(`pg changed: "${probe}" not found in ${args.path}; review this plugin`);
         return { contents: code.replace(probe, 'if (false) {'), loader: 'js' };
       });
+    },
+  };
+}
+
+/**
+ * `import { z } from 'zod'` makes esbuild keep the whole `z` namespace, `z.locales` included: error
+ * messages in some 50 languages, over half of zod's code in every bundle. The product's own
+ * messages are pt-BR and English (lib/i18n) and it never calls `z.locales`: only English, zod's
+ * default, is kept.
+ */
+function zodEnglishOnly(): Plugin {
+  return {
+    name: 'zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+        loader: 'js',
+        resolveDir: path.dirname(args.path),
+      }));
     },
   };
 }
