@@ -51,7 +51,9 @@ export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
     REDIS_COMMAND_TIMEOUT_MS: '0',
     REDIS_READY_TIMEOUT_MS: '30000',
     REDIS_MAX_RECONNECT_DELAY_MS: '5000',
-    REDIS_RECONNECT_ATTEMPTS: '0',
+    // 15 failed reconnects in a row (about 51 s with these delays while Redis refuses connections):
+    // the worker drains and exits 75 so the platform restarts it (worker/main.ts).
+    REDIS_RECONNECT_ATTEMPTS: '15',
     // The worker waits for Redis; it never fails fast.
     REDIS_DOWN_RETRY_AFTER_MS: '0',
     REDIS_OFFLINE_QUEUE: 'true',
