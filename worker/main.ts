@@ -47,6 +47,10 @@ async function main(): Promise<void> {
   const workers = startConsumers(config, redis);
   const health = await startHealthServer(config, workers, await createDashboard(config));
   await startSchedulers();
+  // A Redis that came back empty (no persistence, a failover to an empty replica) lost the job
+  // schedulers, the outbox relay's included: upserted again on every reconnect (one per id however
+  // often), so the relay still publishes what an outage left behind.
+  redis.on('ready', () => void startSchedulers().catch((err: Error) => logger.warn('worker.schedulers_restore_failed', { error: err.message })));
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals | 'redis_lost', exitCode = 0) => {

@@ -1,11 +1,14 @@
 /**
  * The worker process and a Redis that goes away (a scratch redis-server, stopped and started; the
  * shared one is never touched). A short outage is ridden out: the worker reconnects and serves
- * again. Past REDIS_RECONNECT_ATTEMPTS failed reconnects in a row the worker drains and exits 75,
+ * again, and a Redis that came back empty gets the worker's job schedulers (the outbox relay's
+ * included) again. Past REDIS_RECONNECT_ATTEMPTS failed reconnects in a row the worker drains and exits 75,
  * for the container platform to restart it: BullMQ Workers never revive a client that gave up.
  * The reconnect delay is capped low here so that 15 attempts take seconds, not the default ~51 s.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { startWorker, type Worker } from '../support/processes';
 import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
 
@@ -48,6 +51,15 @@ it('rides out a short outage, and exits 75 after 15 failed reconnects in a row',
   await redis.start();
   await until('health 200 once Redis is back', async () => (await healthStatus(worker!.healthUrl)) === 200, 20_000);
   expect(worker.proc.exitCode).toBeNull();
+  // This Redis keeps nothing across a restart: the worker upserted its schedulers again.
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const agenda = new Queue('agenda', { connection: client, prefix: process.env.QUEUE_PREFIX });
+  try {
+    await until('relay scheduler restored', async () => (await agenda.getJobScheduler('outbox-relay'))?.name === 'outbox.relay', 10_000);
+  } finally {
+    await agenda.close();
+    client.disconnect();
+  }
 
   // Long: 15 failed reconnects in a row, then a bounded drain and exit 75.
   const stoppedAt = Date.now();
