@@ -102,14 +102,15 @@ export const APPOINTMENT_EVENT_PREFIX = 'appointment.';
  * True while an appointment event of this professional waits for publication. A slot list cached
  * before such a change may still sit in Redis under the professional's old version (its bump failed
  * during a Redis outage, or is just under way), so the slot cache is bypassed until the relay has
- * bumped the version and published the event. Reads the few unpublished rows only (index on
- * published_at).
+ * bumped the version and published the event. Reads the few unpublished rows only (partial
+ * index on published_at of unprocessed rows).
  */
 export async function hasUnpublishedAppointmentEvents(professionalId: string): Promise<boolean> {
   const db = await getDb();
   const row = await db.outboxEvent.findFirst({
     where: {
       publishedAt: null,
+      processedAt: null, // what the relay publishes: a row it never will must not bypass the cache forever
       type: { startsWith: APPOINTMENT_EVENT_PREFIX },
       payload: { path: ['professionalId'], equals: professionalId },
     },

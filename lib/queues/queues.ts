@@ -1,9 +1,9 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { backOff } from 'exponential-backoff';
+import type Redis from 'ioredis';
 import { getConfig } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import type Redis from 'ioredis';
 import { getRedis } from '../redis/client';
 import { RedisMarkedDownError } from '../redis/errors';
 import { DEFAULT_JOB_OPTIONS, type JobData, type JobName } from './jobs';
