@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { assertBookable } from '../availability/bookable';
-import { invalidateSlots } from '../availability/cache';
+import { bumpSlotVersions } from '../availability/cache';
 import { releaseSession, consumeSession } from '../controls/service';
 import { getDb } from '../db/client';
 import { isExclusionViolation } from '../db/errors';
@@ -10,8 +10,7 @@ import type { Appointment, AppointmentHistory } from '../db/generated/client';
 import { ConflictError, NotFoundError, RuleViolationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import { keysetAfter, toPage } from '../pagination/cursor';
-import { publishEvents, recordEvent, type DomainEventType, type Tx } from '../outbox/outbox';
-import { syncRemindersSafely } from '../reminders/reminders';
+import { deferEvents, publishEvents, SLOT_CACHE_NOT_DROPPED, recordEvent, type DomainEventType, type Tx } from '../outbox/outbox';
 import type { AppointmentStatus, CreateAppointmentInput, ListAppointmentsInput, RescheduleInput } from './schemas';
 import { assertTransition } from './transitions';
 
@@ -71,9 +70,15 @@ function assertFuture(startsAt: Date): void {
 const addMinutes = (d: Date, m: number) => new Date(d.getTime() + m * 60_000);
 const parseInstant = (iso: string) => DateTime.fromISO(iso, { setZone: true }).toJSDate();
 
-/** Work to do once the transaction committed: never fails the request (each step logs its own failure). */
-async function afterCommit(professionalId: string, appointmentId: string, eventIds: string[]): Promise<void> {
-  await Promise.all([invalidateSlots(professionalId), publishEvents(eventIds), syncRemindersSafely(appointmentId)]);
+/**
+ * Work to do once the transaction committed; never fails the request. The professional's cached
+ * slot lists are dropped first, then the events published; reminders, webhooks and notices follow
+ * from the events in the worker. When the bump fails (Redis down) the events are left to the
+ * relay, which bumps before publishing, so no cached list misses this change once Redis is back.
+ */
+async function afterCommit(professionalId: string, eventIds: string[]): Promise<void> {
+  if (await bumpSlotVersions([professionalId])) await publishEvents(eventIds);
+  else await deferEvents(eventIds, SLOT_CACHE_NOT_DROPPED);
 }
 
 function eventPayload(a: Appointment, extra: Record<string, string | null> = {}) {
@@ -92,7 +97,8 @@ function eventPayload(a: Appointment, extra: Record<string, string | null> = {})
 /**
  * Books an appointment in one transaction: ownership checks, working hours and time off, the
  * insert (PostgreSQL's exclusion constraint refuses an overlap: 409), the control's session,
- * history and outbox events. After commit: slots cache, event publication, reminders.
+ * history and outbox events. After commit: slots cache, then event publication (reminders follow
+ * from the event in the worker).
  */
 export async function createAppointment(scope: ClinicScope, input: CreateAppointmentInput): Promise<AppointmentDto> {
   const startsAt = parseInstant(input.startsAt);
@@ -148,7 +154,7 @@ export async function createAppointment(scope: ClinicScope, input: CreateAppoint
     throw err;
   }
   logger.info('appointment.created', { appointmentId: id, professionalId: input.professionalId, clinicId: scope.clinicId });
-  await afterCommit(result.appointment.professionalId, id, result.eventIds);
+  await afterCommit(result.appointment.professionalId, result.eventIds);
   return toAppointmentDto(result.appointment);
 }
 
@@ -254,7 +260,7 @@ export async function rescheduleAppointment(scope: ClinicScope, id: string, inpu
     if (isOverlapViolation(err)) throw slotTaken(err);
     throw err;
   }
-  await afterCommit(result.appointment.professionalId, id, result.eventIds);
+  await afterCommit(result.appointment.professionalId, result.eventIds);
   return toAppointmentDto(result.appointment);
 }
 
@@ -294,6 +300,6 @@ export async function transitionAppointment(
     }
     return { appointment, eventIds };
   });
-  await afterCommit(result.appointment.professionalId, id, result.eventIds);
+  await afterCommit(result.appointment.professionalId, result.eventIds);
   return toAppointmentDto(result.appointment);
 }

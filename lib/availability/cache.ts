@@ -15,15 +15,34 @@ export async function slotsCacheKey(professionalId: string, rangeKey: string): P
 }
 
 /**
- * Drops every cached slot range of a professional. Call after the change committed. A Redis failure
- * here is logged, not thrown: the change already happened, and cached entries expire within their
- * TTL, so the worst case is a briefly stale answer that the database still refuses to double-book.
+ * Drops every cached slot range of the given professionals. Call after the change committed.
+ * Never throws: the change already happened. Returns false when Redis failed (an outage): an
+ * appointment change then leaves its events to the relay, which bumps before it publishes them
+ * (lib/outbox/relay.ts), and until then slot reads of the professional skip the cache.
  */
-export async function invalidateSlots(professionalId: string): Promise<void> {
+export async function bumpSlotVersions(professionalIds: string[]): Promise<boolean> {
+  if (professionalIds.length === 0) return true;
   try {
     const redis = await getRedis();
-    await redis.incr(versionKey(professionalId));
+    const pipeline = redis.pipeline();
+    for (const id of professionalIds) pipeline.incr(versionKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    if (results.length !== professionalIds.length) throw new Error('pipeline incomplete');
+    return true;
   } catch (err) {
-    logger.warn('availability.invalidate_failed', { professionalId, error: (err as Error).message });
+    logger.warn('availability.invalidate_failed', { professionals: professionalIds.length, error: (err as Error).message });
+    return false;
   }
+}
+
+/**
+ * Drops every cached slot range of a professional, for changes without an appointment event
+ * (working hours, time off, buffers). A Redis failure is logged, not thrown: the change already
+ * happened, cached entries expire within their TTL (SLOTS_CACHE_TTL_SECONDS), and the database
+ * still refuses a booking the change forbids.
+ */
+export async function invalidateSlots(professionalId: string): Promise<void> {
+  await bumpSlotVersions([professionalId]);
 }

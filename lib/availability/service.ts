@@ -1,6 +1,7 @@
 import { getDb } from '../db/client';
 import { NotFoundError } from '../errors/app-error';
 import { logger } from '../observability/logger';
+import { hasUnpublishedAppointmentEvents } from '../outbox/outbox';
 import { getRedis } from '../redis/client';
 import { slotsCacheKey } from './cache';
 import { computeSlots, localIso, toSlotView, type SlotView } from './slots';
@@ -33,14 +34,21 @@ export interface SlotsResult {
   slots: SlotView[];
 }
 
-/** `hit`: served from Redis; `miss`: computed and stored; `bypass`: computed, Redis unavailable. */
+/**
+ * `hit`: served from Redis; `miss`: computed and stored; `bypass`: computed without the cache
+ * (Redis unavailable, or an appointment change of the professional still waiting for publication).
+ */
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
 
 /**
  * A professional's free slots over [from, to), cached in Redis per professional version and query.
  * The professional is read from the database on every call (so another clinic's id is a 404 and
  * the cache key carries their current duration, buffers and step); hours, time off and
- * appointments are read only on a miss. Redis being down never fails the request.
+ * appointments are read only on a miss. Redis being down never fails the request, nor makes it
+ * wait: getRedis() refuses at once while Redis is remembered down. A hit is served only when no
+ * appointment event of the professional waits for publication: such an event's change may be
+ * missing from the cached list (its version bump failed in an outage), and the relay bumps the
+ * version before it publishes the event.
  */
 export async function getSlots(req: SlotsRequest): Promise<{ result: SlotsResult; cache: CacheOutcome }> {
   const db = await getDb();
@@ -77,11 +85,12 @@ export async function getSlots(req: SlotsRequest): Promise<{ result: SlotsResult
     pro.active ? 'on' : 'off',
   ].join('|');
 
-  const key = await cacheKey(pro.id, rangeKey);
+  let key = await cacheKey(pro.id, rangeKey);
   if (key) {
     const cached = await cacheGet(key);
+    if (cached && (await hasUnpublishedAppointmentEvents(pro.id))) key = undefined; // maybe stale: computed, not stored
     // Slots are stored as computed; those that slipped into the past since then are dropped here.
-    if (cached) return { result: { ...head, slots: cached.filter((s) => Date.parse(s.startUtc) >= now.getTime()) }, cache: 'hit' };
+    else if (cached) return { result: { ...head, slots: cached.filter((s) => Date.parse(s.startUtc) >= now.getTime()) }, cache: 'hit' };
   }
 
   let slots: SlotView[] = [];
@@ -125,19 +134,10 @@ export async function getSlots(req: SlotsRequest): Promise<{ result: SlotsResult
   return { result: { ...head, slots }, cache: key ? 'miss' : 'bypass' };
 }
 
-/**
- * After Redis failed to give a key, the cache is skipped for this long, so that during an outage
- * each request does not wait out Redis's ready timeout before computing.
- */
-export const CACHE_SKIP_AFTER_FAILURE_MS = 10_000;
-let cacheSkippedUntil = 0;
-
 async function cacheKey(professionalId: string, rangeKey: string): Promise<string | undefined> {
-  if (Date.now() < cacheSkippedUntil) return undefined;
   try {
     return await slotsCacheKey(professionalId, rangeKey);
   } catch (err) {
-    cacheSkippedUntil = Date.now() + CACHE_SKIP_AFTER_FAILURE_MS;
     logger.warn('availability.cache_unavailable', { professionalId, error: (err as Error).message });
     return undefined;
   }

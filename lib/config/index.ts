@@ -45,8 +45,13 @@ export interface Config {
     commandTimeoutMs: number;
     readyTimeoutMs: number;
     maxReconnectDelayMs: number;
-    /** 0 means reconnect forever. */
+    /** Failed reconnects in a row before the client gives up (status `end`); 0 means forever. */
     reconnectAttempts: number;
+    /**
+     * Functions: how long getRedis() fails at once after a failed wait for a ready link, so one
+     * outage costs a request one bounded wait, not one per Redis call. 0 (always in the worker): never.
+     */
+    downRetryAfterMs: number;
     offlineQueue: boolean;
   };
   queues: { prefix: string; connectAttempts: number };
@@ -59,7 +64,10 @@ export interface Config {
     /** The job function's own timeout (serverless.yml); the invoke waits a little longer. */
     jobFunctionTimeoutMs: number;
   };
-  /** Requests per API key per window, shared by every container through Redis (0: no limit). */
+  /**
+   * Requests per API key per window, shared by every container through Redis (0: no limit); while
+   * Redis is unreachable, counted per container in memory with the same numbers.
+   */
   rateLimit: { points: number; durationSeconds: number; keyPrefix: string };
   http: {
     /** Largest request body accepted, in bytes after base64 decoding. */
@@ -165,6 +173,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
       readyTimeoutMs: e.REDIS_READY_TIMEOUT_MS,
       maxReconnectDelayMs: e.REDIS_MAX_RECONNECT_DELAY_MS,
       reconnectAttempts: e.REDIS_RECONNECT_ATTEMPTS,
+      downRetryAfterMs: e.REDIS_DOWN_RETRY_AFTER_MS,
       offlineQueue: e.REDIS_OFFLINE_QUEUE,
     },
     queues: { prefix: e.QUEUE_PREFIX, connectAttempts: e.QUEUE_CONNECT_ATTEMPTS },

@@ -19,6 +19,9 @@ const FUNCTION_DEFAULTS: Record<string, string> = {
   REDIS_READY_TIMEOUT_MS: '1500',
   REDIS_MAX_RECONNECT_DELAY_MS: '1000',
   REDIS_RECONNECT_ATTEMPTS: '10',
+  // A request makes several Redis calls (rate limit, slot cache, publish); after one failed to get a
+  // link, the others answer at once instead of each waiting REDIS_READY_TIMEOUT_MS.
+  REDIS_DOWN_RETRY_AFTER_MS: '5000',
   REDIS_OFFLINE_QUEUE: 'false',
   HEALTH_CHECK_TIMEOUT_MS: '2500',
   RATE_LIMIT_POINTS: '100',
@@ -48,7 +51,11 @@ export const PROFILE_DEFAULTS: Record<Profile, Record<string, string>> = {
     REDIS_COMMAND_TIMEOUT_MS: '0',
     REDIS_READY_TIMEOUT_MS: '30000',
     REDIS_MAX_RECONNECT_DELAY_MS: '5000',
-    REDIS_RECONNECT_ATTEMPTS: '0',
+    // 15 failed reconnects in a row (about 51 s with these delays while Redis refuses connections):
+    // the worker drains and exits 75 so the platform restarts it (worker/main.ts).
+    REDIS_RECONNECT_ATTEMPTS: '15',
+    // The worker waits for Redis; it never fails fast.
+    REDIS_DOWN_RETRY_AFTER_MS: '0',
     REDIS_OFFLINE_QUEUE: 'true',
     HEALTH_CHECK_TIMEOUT_MS: '5000',
     // The worker serves no /v1 routes; the values only have to parse.

@@ -37,9 +37,12 @@ export const envSchema = z.object({
   REDIS_READY_TIMEOUT_MS: int(100, 300_000),
   REDIS_MAX_RECONNECT_DELAY_MS: int(10, 60_000),
   REDIS_RECONNECT_ATTEMPTS: int(0, 10_000),
+  // Functions only: after a failed wait for a ready link, Redis calls fail at once for this long (0: never).
+  REDIS_DOWN_RETRY_AFTER_MS: int(0, 600_000),
   REDIS_OFFLINE_QUEUE: bool,
   HEALTH_CHECK_TIMEOUT_MS: int(100, 60_000),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('agenda'),
+  // PINGs (each after waiting for a ready link) before a queue is created; functions fit them all in REDIS_READY_TIMEOUT_MS.
   QUEUE_CONNECT_ATTEMPTS: int(1, 10).default(3),
 
   AWS_REGION: z.string().default('us-east-1'),
@@ -48,7 +51,8 @@ export const envSchema = z.object({
   JOB_FUNCTION_NAME: z.string().optional(),
   JOB_FUNCTION_TIMEOUT_MS: int(1_000, 900_000).default(120_000),
 
-  // Per API key, counted in Redis so the budget holds across containers. 0 points disables the limit.
+  // Per API key, counted in Redis so the budget holds across containers (per container while Redis is
+  // unreachable: an in-memory insurance limiter with the same numbers). 0 points disables the limit.
   RATE_LIMIT_POINTS: int(0, 1_000_000),
   RATE_LIMIT_DURATION_S: int(1, 86_400),
   RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('agenda:rl'),

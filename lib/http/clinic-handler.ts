@@ -11,8 +11,9 @@ export type ClinicRouteHandler = (event: HttpEvent, auth: AuthContext, call: Inv
 
 /**
  * A `/v1` route. Before it runs: the caller's API key resolved to its clinic (401), one request of
- * the key's rate budget spent (429 with Retry-After), and for a POST with `Idempotency-Key` the key
- * claimed for this clinic (replay, 409 or 422; see lib/http/idempotency.ts). The route's errors are
+ * the key's rate budget spent in Redis (429 with Retry-After; while Redis is down, counted in this
+ * container's memory instead, never a pass), and for a POST with `Idempotency-Key` the key claimed
+ * for this clinic (replay, 409 or 422; see lib/http/idempotency.ts). The route's errors are
  * mapped to their response inside the idempotency wrapper, so 4xx answers are stored and replayed
  * like successes.
  */

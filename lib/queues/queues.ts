@@ -1,9 +1,11 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { backOff } from 'exponential-backoff';
+import type Redis from 'ioredis';
 import { getConfig } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import { getRedis } from '../redis/client';
+import { RedisMarkedDownError } from '../redis/errors';
 import { DEFAULT_JOB_OPTIONS, type JobData, type JobName } from './jobs';
 import type { QueueName } from './names';
 
@@ -15,8 +17,9 @@ const queues = new Map<QueueName, Promise<Queue>>();
 
 /**
  * One BullMQ Queue per name per container, on the shared Redis client. The first call validates
- * Redis with PING (retried up to QUEUE_CONNECT_ATTEMPTS times, progressive delay) before creating the queue;
- * a failed creation is forgotten so the next call tries again.
+ * Redis (a ready link, then PING) in up to QUEUE_CONNECT_ATTEMPTS attempts with progressive delay
+ * (`validatedRedis`) before creating the queue; a failed creation is forgotten so the next call
+ * tries again.
  */
 async function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
   let pending = queues.get(name);
@@ -29,31 +32,58 @@ async function getQueue<Q extends QueueName>(name: Q): Promise<TypedQueue<Q>> {
   }
   const queue = await pending;
   // The shared connection may have died since the queue was created (e.g. while the container was
-  // frozen): wait, bounded, for its reconnect rather than failing the caller's command at once.
+  // frozen): wait, bounded, for its reconnect rather than failing the caller's command at once
+  // (at once after all while Redis is remembered down).
   await getRedis();
   return queue as TypedQueue<Q>;
 }
 
-async function createQueue(name: QueueName): Promise<Queue> {
-  const { queues: cfg } = getConfig();
-  const redis = await backOff(
+/** Delay before the second attempt of `validatedRedis`; it doubles for each later one. */
+const FIRST_RETRY_DELAY_MS = 100;
+
+/**
+ * Redis validated for a new queue: up to QUEUE_CONNECT_ATTEMPTS attempts, each a bounded wait for
+ * a ready link then a PING, with progressive delay between them, also when the link is down at the
+ * first try. Functions fit every attempt, waits and delays, into one REDIS_READY_TIMEOUT_MS (a
+ * request must answer well before API Gateway's 29 s), and make none while Redis is remembered
+ * down (getRedis() refuses at once); the worker gives each attempt the whole wait: it can wait.
+ */
+async function validatedRedis(name: QueueName): Promise<Redis> {
+  const { queues: cfg, redis, profile } = getConfig();
+  const bounded = profile !== 'worker';
+  const deadline = Date.now() + redis.readyTimeoutMs;
+  let attempt = 0;
+  return backOff(
     async () => {
-      const c = await getRedis();
+      attempt += 1;
+      // Functions: what is left of the bound, shared by the attempts still to come.
+      const waitMs = bounded ? Math.max(1, Math.floor((deadline - Date.now()) / (cfg.connectAttempts - attempt + 1))) : undefined;
+      const c = await getRedis({ waitMs, retrying: attempt > 1 });
       await c.ping();
       return c;
     },
     {
-      numOfAttempts: cfg.connectAttempts + 1, // the first PING plus QUEUE_CONNECT_ATTEMPTS retries
-      startingDelay: 100,
+      numOfAttempts: cfg.connectAttempts,
+      startingDelay: FIRST_RETRY_DELAY_MS,
       timeMultiple: 2,
-      // getRedis() already waited its bounded ready timeout; waiting it again per attempt would
-      // multiply the bound (3 x 1.5 s for functions). Only a failed PING on a ready link is retried.
-      retry: (err: unknown) => !(err instanceof DependencyUnavailableError),
+      retry: (err: unknown, n: number) => {
+        if (n >= cfg.connectAttempts) return false; // backOff asks after the last attempt too
+        if (err instanceof RedisMarkedDownError) return false; // down moments ago: no attempt now
+        // Functions: a retry whose delay alone would pass the bound is not made.
+        if (bounded && Date.now() + FIRST_RETRY_DELAY_MS * 2 ** (n - 1) >= deadline) return false;
+        logger.info('queue.redis_retry', { queue: name, attempt: n, error: (err as Error).message });
+        return true;
+      },
     },
   ).catch((err: unknown) => {
     if (err instanceof DependencyUnavailableError) throw err;
     throw new DependencyUnavailableError('queue', `Queue ${name} unavailable: ${(err as Error).message}`, { cause: err });
   });
+}
+
+async function createQueue(name: QueueName): Promise<Queue> {
+  const { queues: cfg } = getConfig();
+  const redis = await validatedRedis(name);
   const queue = new Queue(name, {
     connection: redis,
     prefix: cfg.prefix,

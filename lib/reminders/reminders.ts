@@ -18,8 +18,9 @@ export interface ReminderTarget {
  * Makes the `agenda` queue hold exactly the reminders the appointment's current state calls for:
  * one delayed `appointment.reminder` per offset whose time has not passed, for an active
  * appointment. A job for another start time (the appointment moved) is removed and added again; a
- * cancelled or finished appointment loses its pending reminders. Idempotent: calling it twice, or
- * from the request and again from the `domain.event` processor, leaves the same jobs.
+ * cancelled or finished appointment loses its pending reminders. Run by the `domain.event`
+ * processor for every appointment event, never on the request path (which only publishes the
+ * event). Idempotent: a retried or re-driven event leaves the same jobs.
  */
 export async function syncReminders(appointmentId: string, now = new Date()): Promise<{ added: number; removed: number }> {
   const db = await getDb();
@@ -99,14 +100,4 @@ export async function resyncClinicReminders(clinicId: string, now = new Date()):
   }
   logger.info('reminders.clinic_resynced', { clinicId, ...total });
   return total;
-}
-
-/** As `syncReminders`, but never throws: after a commit a Redis failure must not fail the request. */
-export async function syncRemindersSafely(appointmentId: string): Promise<void> {
-  try {
-    await syncReminders(appointmentId);
-  } catch (err) {
-    // The appointment's outbox event re-syncs reminders when the relay publishes it.
-    logger.warn('reminders.sync_failed', { appointmentId, error: (err as Error).message });
-  }
 }

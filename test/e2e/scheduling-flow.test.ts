@@ -3,12 +3,14 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { DateTime } from 'luxon';
 import { TEST_REDIS_URL } from '../setup/test-env';
-import { startOffline, type Offline } from '../support/processes';
+import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 
 /**
  * The whole scheduling flow as a client sees it: real `serverless offline` over real HTTP, from
  * creating a clinic to cancelling a booking, with the reminder jobs read straight from the agenda
- * queue the offline process writes to (same Redis, same QUEUE_PREFIX).
+ * queue (same Redis, same QUEUE_PREFIX), where the worker puts them when it processes each
+ * booking's events.
  */
 
 const ADMIN_SECRET = `flow-admin-${randomUUID()}`;
@@ -17,22 +19,31 @@ const ZONE = 'America/Sao_Paulo';
 const OFFSETS = [1440, 120];
 
 let offline: Offline;
+let worker: Worker | undefined;
+let smtp: SmtpSink | undefined;
 let redis: Redis;
 let queue: Queue;
 
 beforeAll(async () => {
   offline = await startOffline({ ADMIN_SECRET, QUEUE_PREFIX });
+  smtp = await startSmtpSink(); // the booking's notices go here, not to whatever listens on 1025
+  worker = await startWorker({ QUEUE_PREFIX, SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
   redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   queue = new Queue('agenda', { connection: redis, prefix: QUEUE_PREFIX });
   await queue.waitUntilReady();
 }, 150_000);
 
 afterAll(async () => {
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close().catch(() => undefined);
+  await worker?.stop('SIGTERM').catch(() => undefined);
+  for (const name of ['agenda', 'notification', 'webhook', 'renovacao']) {
+    const q = name === 'agenda' ? queue : new Queue(name, { connection: redis, prefix: QUEUE_PREFIX });
+    await q?.obliterate({ force: true }).catch(() => undefined);
+    await q?.close().catch(() => undefined);
+  }
   await redis?.quit().catch(() => undefined);
   await offline?.stop('SIGINT');
-});
+  await smtp?.close();
+}, 60_000);
 
 interface Res {
   status: number;
@@ -67,8 +78,8 @@ async function reminders(appointmentId: string) {
   return out;
 }
 
-/** Reminders are synced after the commit, before the response; poll briefly all the same. */
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+/** Reminders follow each event once the worker processed it, after the response: poll. */
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let v = await read();
   while (!ok(v) && Date.now() < deadline) {

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
+import { eventLib, processPublishedEvents } from '../support/domain-events';
 import { get, invoke, post } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 
@@ -19,7 +20,8 @@ beforeAll(async () => {
   await pg.connect();
 });
 afterAll(async () => {
-  await (await getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
+  const queues = require('../../lib/queues/queues') as typeof import('../../lib/queues/queues');
+  for (const q of [queues.getAgendaQueue, queues.getNotificationQueue, queues.getWebhookQueue]) await (await q()).obliterate({ force: true }).catch(() => undefined);
   await pg.end();
   await require('../../lib/lifecycle/close-all').closeAll();
 });
@@ -177,7 +179,7 @@ describe('appointments', () => {
     expect((await getControl(ctl.body.id, s.auth)).body).toMatchObject({ sessionsUsed: 3, sessionsRemaining: 0 });
   });
 
-  it('creates reminders with deterministic ids and delays, moves them on reschedule, removes them on cancel', async () => {
+  it('creates reminders with deterministic ids and delays, moves them on reschedule, removes them on cancel (from the events, in the worker)', async () => {
     const s = await setup();
     const queue = await getAgendaQueue();
     const startsAt = localAt(3, 10);
@@ -185,6 +187,9 @@ describe('appointments', () => {
     const a = await post(appts.create, '/v1/appointments', { professionalId: s.pro.id, patientId: s.patient.id, startsAt }, s.auth);
     expect(a.status).toBe(201);
     const id = a.body.id as string;
+    // The request only publishes the event; the reminders come from processing it.
+    expect(await queue.getJob(`reminder:${id}:1440`)).toBeUndefined();
+    expect(await processPublishedEvents(eventLib(), id)).toHaveLength(1);
     for (const offset of [1440, 120]) {
       const job = await queue.getJob(`reminder:${id}:${offset}`);
       expect(job).toBeDefined();
@@ -199,6 +204,8 @@ describe('appointments', () => {
 
     const newStart = localAt(5, 14);
     expect((await action(appts.reschedule, id, 'reschedule', { startsAt: newStart }, s.auth)).status).toBe(200);
+    expect((await queue.getJob(`reminder:${id}:120`))!.data.startsAt).toBe(new Date(startsAt).toISOString()); // not moved yet
+    await processPublishedEvents(eventLib(), id);
     for (const offset of [1440, 120]) {
       const job = await queue.getJob(`reminder:${id}:${offset}`);
       expect(job!.data.startsAt).toBe(new Date(newStart).toISOString());
@@ -207,6 +214,7 @@ describe('appointments', () => {
     }
 
     expect((await action(appts.cancel, id, 'cancel', { reason: 'x' }, s.auth)).status).toBe(200);
+    await processPublishedEvents(eventLib(), id);
     expect(await queue.getJob(`reminder:${id}:1440`)).toBeUndefined();
     expect(await queue.getJob(`reminder:${id}:120`)).toBeUndefined();
   });
@@ -221,6 +229,7 @@ describe('appointments', () => {
     const startsAt = local.set({ second: 0, millisecond: 0 }).toISO();
     const a = await post(appts.create, '/v1/appointments', { professionalId: s.pro.id, patientId: s.patient.id, startsAt }, s.auth);
     expect(a.status).toBe(201);
+    await processPublishedEvents(eventLib(), a.body.id);
     expect(await queue.getJob(`reminder:${a.body.id}:1440`)).toBeUndefined();
     expect(await queue.getJob(`reminder:${a.body.id}:120`)).toBeDefined();
   });

@@ -108,6 +108,23 @@ async function expectCanaryQueued(c: Container, res: InvokeResult, workMs: numbe
   expect(await canaryRows(workMs)).toEqual([{ id: res.body.id }]);
 }
 
+/**
+ * `/health` once Redis is back: a function container remembers the outage for
+ * REDIS_DOWN_RETRY_AFTER_MS (answering 503 at once meanwhile) unless its client reconnected in the
+ * background first, so it answers 200 within that window plus one bounded wait, and each answer
+ * on the way comes within the bound.
+ */
+async function healthOnceBack(c: Container) {
+  const upAt = Date.now();
+  const limit = c.getConfig().redis.downRetryAfterMs + BOUND_MS;
+  for (;;) {
+    const health = await timed(() => get(c.health, '/health'));
+    expect(health.measuredMs).toBeLessThan(BOUND_MS);
+    if (health.status === 200 || Date.now() - upAt > limit) return { ...health, backAfterMs: Date.now() - upAt };
+    await sleep(100);
+  }
+}
+
 /** Ends a simulated container: Redis reachable again, its queue emptied, its connections closed. */
 async function retire(c: Container | undefined): Promise<void> {
   await proxy.up();
@@ -164,10 +181,9 @@ describe('warm container: Redis goes away, then comes back', () => {
 
   it('recovers without a restart once Redis is back, and the canary job is in the queue', async () => {
     await proxy.up();
-    const health = await timed(() => get(c.health, '/health'));
+    const health = await healthOnceBack(c);
     expect(health.status).toBe(200);
     expect(health.body.down).toEqual([]);
-    expect(health.measuredMs).toBeLessThan(BOUND_MS);
 
     const workMs = uniqueWorkMs();
     const canary = await timed(() => post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }));
@@ -175,7 +191,7 @@ describe('warm container: Redis goes away, then comes back', () => {
     expect(canary.measuredMs).toBeLessThan(BOUND_MS);
     // Same container all along: the invocation counter kept counting.
     expect(health.body.invocation.coldStart).toBe(false);
-    console.info(`dependency-down (warm): after up(), health ${health.measuredMs} ms, canary ${canary.measuredMs} ms`);
+    console.info(`dependency-down (warm): after up(), health 200 after ${health.backAfterMs} ms, canary ${canary.measuredMs} ms`);
   });
 });
 
@@ -202,7 +218,7 @@ describe('cold container: Redis already down at the first invocation', () => {
 
   it('recovers when Redis comes up', async () => {
     await proxy.up();
-    const health = await get(c.health, '/health');
+    const health = await healthOnceBack(c);
     if (health.status !== 200) console.error(JSON.stringify(health.body, null, 1));
     expect(health.status).toBe(200);
     const workMs = uniqueWorkMs();

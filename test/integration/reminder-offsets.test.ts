@@ -6,6 +6,7 @@
 import { Client } from 'pg';
 import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
+import { eventLib, processPublishedEvents } from '../support/domain-events';
 import { invoke } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 
@@ -23,7 +24,8 @@ beforeAll(async () => {
   await pg.connect();
 });
 afterAll(async () => {
-  await (await lib().queues.getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
+  const { queues } = lib();
+  for (const q of [queues.getAgendaQueue, queues.getNotificationQueue, queues.getWebhookQueue]) await (await q()).obliterate({ force: true }).catch(() => undefined);
   await pg.end();
   await require('../../lib/lifecycle/close-all').closeAll();
 });
@@ -38,6 +40,7 @@ it('new offsets reach upcoming appointments; a removed offset\'s queued reminder
     { clinicId: c.clinicId, timeZone: 'America/Sao_Paulo' },
     { professionalId: pro.id, patientId: patient.id, startsAt: localAt(3, 10) },
   );
+  await processPublishedEvents(eventLib(), appt.id); // the booking's reminders, as the worker syncs them
   const queue = await lib().queues.getAgendaQueue();
   const old = await queue.getJob(`reminder:${appt.id}:1440`);
   expect(old).toBeDefined();
@@ -76,6 +79,7 @@ it('a change that leaves the offsets as they were records so, and the worker re-
     { clinicId: c.clinicId, timeZone: 'America/Sao_Paulo' },
     { professionalId: pro.id, patientId: patient.id, startsAt: localAt(3, 10) },
   );
+  await processPublishedEvents(eventLib(), appt.id);
   // A reminder job gone missing: a re-sync would put it back, so its absence shows none ran.
   const queue = await lib().queues.getAgendaQueue();
   await (await queue.getJob(`reminder:${appt.id}:120`))!.remove();

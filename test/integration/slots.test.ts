@@ -169,9 +169,8 @@ describe('GET /v1/professionals/{id}/slots', () => {
   });
 
   it('computes without the cache when Redis is unreachable', async () => {
-    // Through clinicHandler a Redis outage answers 503 before the route runs: the per-key rate
-    // limiter fails closed by design (lib/http/rate-limit.ts). The availability service itself
-    // never fails on Redis: it computes and says so.
+    // The route itself is covered by test/integration/redis-outage.test.ts (the rate limit goes on
+    // in memory). The availability service never fails on Redis: it computes and says so.
     await c.closeAll();
     const redisUrl = process.env.REDIS_URL;
     process.env.REDIS_URL = 'redis://127.0.0.1:1'; // nothing listens there
@@ -188,11 +187,11 @@ describe('GET /v1/professionals/{id}/slots', () => {
       });
       expect(cache).toBe('bypass');
       expect(result.slots.map((s) => s.start)).toContain('2030-03-04T14:00:00-03:00');
-      expect(Date.now() - started).toBeLessThan(5_000);
-      // Within the skip window the next request does not wait for Redis again.
+      expect(Date.now() - started).toBeLessThan(3_000);
+      // While the container remembers Redis as down, the next request does not wait for it again.
       const again = Date.now();
       expect((await getSlots({ clinicId: clinic.clinicId, timeZone: 'America/Sao_Paulo', professionalId, from: new Date('2030-03-04T00:00:00-03:00'), to: new Date('2030-03-05T00:00:00-03:00') })).cache).toBe('bypass');
-      expect(Date.now() - again).toBeLessThan(1_000);
+      expect(Date.now() - again).toBeLessThan(500);
     } finally {
       await c.closeAll();
       process.env.REDIS_URL = redisUrl;

@@ -17,7 +17,13 @@ describe('parseConfig', () => {
     expect(api).toMatchObject({ offlineQueue: false });
     expect(api.commandTimeoutMs).toBeGreaterThan(0);
     expect(api.readyTimeoutMs).toBeLessThan(3000);
-    expect(worker).toMatchObject({ offlineQueue: true, commandTimeoutMs: 0, reconnectAttempts: 0 });
+    // The worker gives up after 15 failed reconnects in a row (then exits 75, worker/main.ts) and
+    // never fails fast; functions remember an outage for a few seconds instead of waiting per call.
+    expect(worker).toMatchObject({ offlineQueue: true, commandTimeoutMs: 0, reconnectAttempts: 15, downRetryAfterMs: 0 });
+    expect(api.downRetryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(api.downRetryAfterMs).toBeLessThanOrEqual(30_000);
+    expect(parseConfig({ AGENDA_PROFILE: 'socket' }).redis.downRetryAfterMs).toBe(api.downRetryAfterMs);
+    expect(parseConfig({ AGENDA_PROFILE: 'api', REDIS_DOWN_RETRY_AFTER_MS: '0' }).redis.downRetryAfterMs).toBe(0);
   });
 
   it('names every invalid variable', () => {

@@ -25,6 +25,7 @@ const NOT_PASSED: Record<string, string> = {
   REDIS_READY_TIMEOUT_MS: 'profile default',
   REDIS_MAX_RECONNECT_DELAY_MS: 'profile default',
   REDIS_RECONNECT_ATTEMPTS: 'profile default',
+  REDIS_DOWN_RETRY_AFTER_MS: 'profile default',
   REDIS_OFFLINE_QUEUE: 'profile default',
   HEALTH_CHECK_TIMEOUT_MS: 'bounded below API Gateway\'s limit by default',
   QUEUE_CONNECT_ATTEMPTS: 'profile default',
