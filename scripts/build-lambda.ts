@@ -83,6 +83,9 @@ export async function buildEntry(entry: { name: string; source: string; outdir: 
     outExtension: { '.js': '.mjs' },
     chunkNames: '[name]-[hash]',
     minify: true,
+    // Names survive minification: errors are told apart by name (BullMQ's UnrecoverableError,
+    // the product's AppError subclasses in logs), and stack traces stay readable.
+    keepNames: true,
     sourcemap: sourcemap === 'none' ? false : sourcemap,
     sourcesContent: sourcemap === 'external',
     // CommonJS dependencies (pg, ioredis) call require() for Node's own modules.

@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError } from './unrecoverable';
 import { z } from 'zod';
 import { logger } from '../observability/logger';
 
@@ -70,8 +70,8 @@ export class JobFunctionError extends Error {
   }
 }
 
-/** BullMQ's own test: an UnrecoverableError, or any error under that name. */
-const isUnrecoverable = (err: unknown) => err instanceof UnrecoverableError || (err as Error | undefined)?.name === 'UnrecoverableError';
+/** BullMQ's own test: an error named UnrecoverableError (ours, or BullMQ's class). */
+const isUnrecoverable = (err: unknown) => (err as Error | undefined)?.name === 'UnrecoverableError';
 
 /** The serialisable part of a processor's error that the retry decision depends on. */
 export function failureOf(err: unknown): JobFailure {

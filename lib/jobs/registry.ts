@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError } from './unrecoverable';
 import { processCanary } from '../canary/processor';
 import { scanExpiringControls } from '../controls/expiry';
 import { sweepNoShows } from '../appointments/no-show';

@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { backOff } from 'exponential-backoff';
 import type Redis from 'ioredis';
 import { getConfig } from '../config';
@@ -84,7 +84,9 @@ async function validatedRedis(name: QueueName): Promise<Redis> {
 async function createQueue(name: QueueName): Promise<Queue> {
   const { queues: cfg } = getConfig();
   const redis = await validatedRedis(name);
-  const queue = new Queue(name, {
+  // BullMQ is loaded at the first enqueue: most requests of a function that can enqueue never do.
+  const { Queue: BullQueue } = await import('bullmq');
+  const queue = new BullQueue(name, {
     connection: redis,
     prefix: cfg.prefix,
     defaultJobOptions: DEFAULT_JOB_OPTIONS[name],

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { getConfig, type Config } from '../config';
 import { DependencyUnavailableError } from '../errors/app-error';
 import { connectionName } from '../observability/container';
@@ -25,10 +25,10 @@ const gaveUpListeners = new Set<() => void>();
  * (`maxRetriesPerRequest: null`, which BullMQ requires), whatever the environment says. The
  * duplicates share `retryStrategy`, so each of them gives up (and tells the listeners) too.
  */
-function createRedis(config: Config): Redis {
+function createRedis(RedisClient: typeof Redis, config: Config): Redis {
   const { redis, profile, service } = config;
   const failFast = profile !== 'worker' && redis.commandTimeoutMs > 0;
-  const instance = new Redis(redis.url, {
+  const instance = new RedisClient(redis.url, {
     connectionName: connectionName(service, profile),
     lazyConnect: true,
     enableReadyCheck: true,
@@ -92,7 +92,11 @@ export interface RedisWait {
  */
 export async function getRedis(wait: RedisWait = {}): Promise<Redis> {
   const config = getConfig();
-  current ??= { client: createRedis(config), validated: false };
+  if (!current) {
+    // ioredis is loaded at the first use of Redis, not when a function's code is imported.
+    const { default: RedisClient } = await import('ioredis');
+    current ??= { client: createRedis(RedisClient, config), validated: false };
+  }
   const state = current;
   const c = state.client;
   if (isUsable(c) && state.validated) return linkBack(c);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { UnrecoverableError, type JobsOptions, type MinimalJob } from 'bullmq';
+import type { JobsOptions, MinimalJob } from 'bullmq';
+import { UnrecoverableError } from '../jobs/unrecoverable';
 import { Webhook } from 'standardwebhooks';
 import { getConfig } from '../config';
 import { getDb, type Db } from '../db/client';
