@@ -7,6 +7,7 @@ import { queueEnqueue } from './queue-enqueue';
 import { workerThroughput } from './worker-throughput';
 import { bookingToWebhook } from './booking-to-webhook';
 import { coldStart } from './cold-start';
+import { bookingPooler } from './booking-pooler';
 
 /** Every benchmark, in the order `npm run bench` runs them. Add new entries at the end. */
-export const ENTRIES: readonly BenchEntry[] = [connectionReuse, slotComputation, availabilityCache, bookingThroughput, queueEnqueue, workerThroughput, bookingToWebhook, coldStart];
+export const ENTRIES: readonly BenchEntry[] = [connectionReuse, slotComputation, availabilityCache, bookingThroughput, queueEnqueue, workerThroughput, bookingToWebhook, coldStart, bookingPooler];
