@@ -39,11 +39,23 @@ function start(label: string, command: string, args: string[], extraEnv: NodeJS.
   }
   child.on('exit', (code, signal) => {
     console.log(`[${label}] exited (${signal ?? code})`);
-    if (!stopping) void stop(1);
+    if (stopping) return;
+    // The worker exits 75 when Redis stayed unreachable through its reconnects: restart it, as a
+    // container platform would, instead of stopping everything.
+    if (code === WORKER_RESTART_CODE && restartable.has(label)) {
+      console.log(`[${label}] restarting in 5 s`);
+      setTimeout(() => !stopping && start(label, command, args, extraEnv), 5_000).unref();
+      return;
+    }
+    void stop(1);
   });
   children.push(child);
   return child;
 }
+
+/** worker/main.ts's exit code after giving up on Redis (EX_TEMPFAIL). */
+const WORKER_RESTART_CODE = 75;
+const restartable = new Set(['worker']);
 
 async function waitFor(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
