@@ -7,8 +7,6 @@
  *  (c) the `appointment.created` push on a subscribed WebSocket client,
  * and both outcomes recorded: the delivery as delivered (API) and the e-mail notice as sent (DB).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { DateTime } from 'luxon';
@@ -18,15 +16,14 @@ import WebSocket from 'ws';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const ADMIN_SECRET = `outputs-admin-${randomUUID()}`;
 // Not the product's default zone (São Paulo, UTC-3): Manaus is UTC-4 all year, so an e-mail
 // formatted in the wrong zone shows another hour.
 const ZONE = 'America/Manaus';
 
-const hooks: { headers: http.IncomingHttpHeaders; body: string }[] = [];
-let receiver: http.Server;
-let hookBase: string;
+let receiver: WebhookReceiver;
 let smtp: SmtpSink | undefined;
 let pg: Client;
 let offline: Offline | undefined;
@@ -34,16 +31,7 @@ let worker: Worker | undefined;
 let socket: WebSocket | undefined;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      hooks.push({ headers: req.headers, body });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
-  hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startWebhookReceiver();
 
   smtp = await startSmtpSink();
 
@@ -64,8 +52,7 @@ afterAll(async () => {
   socket?.terminate();
   await worker?.stop('SIGTERM').catch(() => undefined);
   await offline?.stop('SIGINT').catch(() => undefined);
-  receiver?.closeAllConnections();
-  await new Promise((ok) => (receiver ? receiver.close(ok) : ok(undefined)));
+  await receiver?.close();
   await smtp?.close();
   await pg?.end().catch(() => undefined);
   await dropQueueKeys();
@@ -146,7 +133,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   // No locale given: the patient's stored default decides the e-mail's language.
   expect(patient.body.locale).toBe('pt-BR');
 
-  const hook = await call('POST', '/v1/webhooks', key, { url: `${hookBase}/agenda`, eventTypes: ['appointment.created'] });
+  const hook = await call('POST', '/v1/webhooks', key, { url: `${receiver.url}/agenda`, eventTypes: ['appointment.created'] });
   expect(hook.status).toBe(201);
   const secret: string = hook.body.secret;
 
@@ -160,7 +147,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   const startsAtUtc = startsAt.toUTC().toISO()!;
 
   // (a) The webhook: signed with the endpoint's secret, the created event for this appointment.
-  const [req] = await until('webhook request', () => hooks, (h) => h.length > 0);
+  const [req] = await until('webhook request', () => receiver.hooks, (h) => h.length > 0);
   const verified = new Webhook(secret).verify(req!.body, req!.headers as Record<string, string>);
   expect(verified).toMatchObject({ type: 'appointment.created', data: { id: apptId, appointmentId: apptId, startsAt: startsAtUtc, status: 'scheduled' } });
   // The signature binds body and secret: a changed body or another secret does not verify.
@@ -206,7 +193,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   expect(notice[0]).toMatchObject({ kind: 'confirmation', status: 'sent', attempts: 1, sent_at: expect.any(Date) });
 
   // One of each, and both sends ran in the worker itself (inline), not in a job Lambda.
-  expect(hooks).toHaveLength(1);
+  expect(receiver.hooks).toHaveLength(1);
   expect(smtp!.inbox.filter((m) => m.to === email)).toHaveLength(1);
   expect(pushes.filter((m) => m.type === 'appointment.created')).toHaveLength(1);
   for (const name of ['webhook.deliver', 'notification.send']) {

@@ -8,8 +8,6 @@
  * e-mail and WebSocket push each arrive exactly once, and no slot list cached before the outage is
  * served with the booked slot free.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime } from 'luxon';
@@ -17,15 +15,15 @@ import WebSocket from 'ws';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
 import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const ADMIN_SECRET = `outage-admin-${randomUUID()}`;
 const ZONE = 'America/Sao_Paulo';
 const BOUND_MS = 3_000;
 
-/** Every webhook request the receiver got, by `webhook-id`. */
-const hooks: { id: string; type: string }[] = [];
-let receiver: http.Server;
-let hookBase: string;
+let receiver: WebhookReceiver;
+/** Every webhook request the receiver got: its `webhook-id` and event type. */
+const hooks = () => receiver.hooks.map((h) => ({ id: String(h.headers['webhook-id']), type: (JSON.parse(h.body) as { type: string }).type }));
 let redis: ScratchRedis | undefined;
 let smtp: SmtpSink | undefined;
 let offline: Offline | undefined;
@@ -33,16 +31,7 @@ let worker: Worker | undefined;
 let socket: WebSocket | undefined;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      hooks.push({ id: String(req.headers['webhook-id']), type: (JSON.parse(body) as { type: string }).type });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
-  hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startWebhookReceiver();
   smtp = await startSmtpSink();
   redis = await startScratchRedis([], { persistent: true });
   offline = await startOffline({ ADMIN_SECRET, REDIS_URL: redis.url, WEBHOOKS_ALLOW_LOOPBACK: 'true' });
@@ -59,8 +48,7 @@ afterAll(async () => {
   socket?.terminate();
   await worker?.stop('SIGTERM').catch(() => undefined);
   await offline?.stop('SIGINT').catch(() => undefined);
-  receiver?.closeAllConnections();
-  await new Promise((ok) => (receiver ? receiver.close(ok) : ok(undefined)));
+  await receiver?.close();
   await smtp?.close();
   await redis?.remove();
 }, 90_000);
@@ -115,7 +103,7 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   const email = `queda-${randomUUID().slice(0, 8)}@example.com`;
   const patient = await call('POST', '/v1/patients', key, { name: 'Paciente Queda', email });
   expect(patient.status).toBe(201);
-  expect((await call('POST', '/v1/webhooks', key, { url: `${hookBase}/agenda`, eventTypes: ['appointment.created'] })).status).toBe(201);
+  expect((await call('POST', '/v1/webhooks', key, { url: `${receiver.url}/agenda`, eventTypes: ['appointment.created'] })).status).toBe(201);
   const pushes: { type: string; appointmentId?: string }[] = [];
   socket = new WebSocket(offline!.websocketUrl, { headers: { authorization: `Bearer ${key}` } });
   socket.on('message', (data) => pushes.push(JSON.parse(data.toString())));
@@ -134,7 +122,7 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   const warm = await book(9);
   expect(warm.status).toBe(201);
   expect((await book(9)).status).toBe(409);
-  await until('warm-up webhook', () => hooks, (h) => h.length === 1);
+  await until('warm-up webhook', hooks, (h) => h.length === 1);
   expect((await call('GET', slotsPath, key)).status).toBe(200);
   const cached = await call('GET', slotsPath, key);
   expect(cached.headers.get('x-cache')).toBe('hit');
@@ -157,7 +145,7 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   expect(slotStarts(after)).not.toContain(utc(10));
   console.info(`redis-outage (e2e): with Redis stopped, slots ${slots.ms} ms, booking ${booked.ms} ms, 409 ${taken.ms} ms, slots ${after.ms} ms`);
   await sleep(2_000); // nothing can go out meanwhile
-  expect(hooks).toHaveLength(1);
+  expect(hooks()).toHaveLength(1);
 
   // --- Redis is back (same port, same data) ---
   await redis!.start();
@@ -170,13 +158,13 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   }
 
   const apptId: string = booked.body.id;
-  await until('webhook of the booking', () => hooks, (h) => h.length === 2);
+  await until('webhook of the booking', hooks, (h) => h.length === 2);
   await until('e-mails', () => smtp!.inbox.filter((m) => m.to === email), (m) => m.length === 2);
   await until('push of the booking', () => pushes, (p) => p.some((m) => m.type === 'appointment.created' && m.appointmentId === apptId));
   await sleep(4_000); // several relay passes later: nothing went out again
 
-  expect(hooks.map((h) => h.type)).toEqual(['appointment.created', 'appointment.created']);
-  expect(new Set(hooks.map((h) => h.id)).size).toBe(2); // two events, each delivered once
+  expect(hooks().map((h) => h.type)).toEqual(['appointment.created', 'appointment.created']);
+  expect(new Set(hooks().map((h) => h.id)).size).toBe(2); // two events, each delivered once
   const mails = smtp!.inbox.filter((m) => m.to === email).map((m) => m.mail.subject);
   expect(mails).toHaveLength(2);
   expect(new Set(mails).size).toBe(2); // one confirmation per booking
