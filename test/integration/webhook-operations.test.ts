@@ -225,8 +225,8 @@ describe('sustained failure', () => {
     await d.webhookEndpoint.update({ where: { id: endpoint.id }, data: { firstFailureAt: since, lastFailureAt: new Date(Date.now() - lastHoursAgo * HOUR), failureCount: 40 } });
     const deliveryId = await ping(endpoint.id, clinic.auth);
     replies.push({ status: 503 });
-    const { UnrecoverableError } = require('bullmq');
-    await expect(run(deliveryId)).rejects.toBeInstanceOf(UnrecoverableError);
+    // BullMQ ends a job at once on an error of this name (its own class or the product's).
+    await expect(run(deliveryId)).rejects.toHaveProperty('name', 'UnrecoverableError');
     expect(await endpointRow(endpoint.id)).toMatchObject({ enabled: false, disabledReason: 'sustained_failures', failureCount: 41, firstFailureAt: since });
     expect((await d.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).status).toBe('failed');
     const events = await d.outboxEvent.findMany({ where: { clinicId: clinic.clinicId, type: 'webhook.endpoint_disabled' } });
