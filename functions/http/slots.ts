@@ -7,7 +7,8 @@ import { json } from '../../lib/http/response';
 /**
  * GET /v1/professionals/{id}/slots?from=&to=&duration=: the professional's free slots in the
  * clinic's time zone. `X-Cache` says whether Redis answered (hit), stored the answer (miss) or was
- * unavailable (bypass; the slots are computed all the same).
+ * passed by (bypass: Redis unavailable, or a change of this professional's agenda not yet
+ * published; the slots are computed from PostgreSQL all the same).
  */
 export const handler = clinicHandler(async (event, auth) => {
   const id = pathId(event);
