@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { assertBookable } from '../availability/bookable';
-import { bumpSlotVersions } from '../availability/cache';
+import { invalidateSlots } from '../availability/cache';
 import { releaseSession, consumeSession } from '../controls/service';
 import { getDb } from '../db/client';
 import { isExclusionViolation } from '../db/errors';
@@ -10,7 +10,7 @@ import type { Appointment, AppointmentHistory } from '../db/generated/client';
 import { ConflictError, NotFoundError, RuleViolationError } from '../errors/app-error';
 import { logger } from '../observability/logger';
 import { keysetAfter, toPage } from '../pagination/cursor';
-import { deferEvents, publishEvents, SLOT_CACHE_NOT_DROPPED, recordEvent, type DomainEventType, type Tx } from '../outbox/outbox';
+import { publishEvents, recordEvent, type DomainEventType, type Tx } from '../outbox/outbox';
 import type { AppointmentStatus, CreateAppointmentInput, ListAppointmentsInput, RescheduleInput } from './schemas';
 import { assertTransition } from './transitions';
 
@@ -72,13 +72,13 @@ const parseInstant = (iso: string) => DateTime.fromISO(iso, { setZone: true }).t
 
 /**
  * Work to do once the transaction committed; never fails the request. The professional's cached
- * slot lists are dropped first, then the events published; reminders, webhooks and notices follow
- * from the events in the worker. When the bump fails (Redis down) the events are left to the
- * relay, which bumps before publishing, so no cached list misses this change once Redis is back.
+ * slot lists are dropped first (or the professional marked stale, in an outage), so a receiver of
+ * the events never reads a list without the change; reminders, webhooks and notices follow from
+ * the events in the worker.
  */
 async function afterCommit(professionalId: string, eventIds: string[]): Promise<void> {
-  if (await bumpSlotVersions([professionalId])) await publishEvents(eventIds);
-  else await deferEvents(eventIds, SLOT_CACHE_NOT_DROPPED);
+  await invalidateSlots(professionalId);
+  await publishEvents(eventIds);
 }
 
 function eventPayload(a: Appointment, extra: Record<string, string | null> = {}) {

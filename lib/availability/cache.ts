@@ -1,3 +1,4 @@
+import { getDb } from '../db/client';
 import { logger } from '../observability/logger';
 import { getRedis } from '../redis/client';
 
@@ -14,23 +15,15 @@ export async function slotsCacheKey(professionalId: string, rangeKey: string): P
   return `slots:${professionalId}:v${version}:${rangeKey}`;
 }
 
-/**
- * Drops every cached slot range of the given professionals. Call after the change committed.
- * Never throws: the change already happened. Returns false when Redis failed (an outage): an
- * appointment change then leaves its events to the relay, which bumps before it publishes them
- * (lib/outbox/relay.ts), and until then slot reads of the professional skip the cache.
- */
-export async function bumpSlotVersions(professionalIds: string[]): Promise<boolean> {
-  if (professionalIds.length === 0) return true;
+/** Bumps the professionals' versions in one round trip; false when Redis did not take every bump. */
+async function bumpVersions(professionalIds: string[]): Promise<boolean> {
   try {
-    const redis = await getRedis();
-    const pipeline = redis.pipeline();
+    const pipeline = (await getRedis()).pipeline();
     for (const id of professionalIds) pipeline.incr(versionKey(id));
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([err]) => err)?.[0];
     if (failed) throw failed;
-    if (results.length !== professionalIds.length) throw new Error('pipeline incomplete');
-    return true;
+    return results.length === professionalIds.length;
   } catch (err) {
     logger.warn('availability.invalidate_failed', { professionals: professionalIds.length, error: (err as Error).message });
     return false;
@@ -38,11 +31,39 @@ export async function bumpSlotVersions(professionalIds: string[]): Promise<boole
 }
 
 /**
- * Drops every cached slot range of a professional, for changes without an appointment event
- * (working hours, time off, buffers). A Redis failure is logged, not thrown: the change already
- * happened, cached entries expire within their TTL (SLOTS_CACHE_TTL_SECONDS), and the database
- * still refuses a booking the change forbids.
+ * Drops every cached slot range of a professional. Call after the change committed; never throws
+ * (the change already happened). When Redis cannot take the bump (an outage), the professional is
+ * marked stale in PostgreSQL instead: slot reads then skip the cache (the mark comes with the
+ * professional row they read anyway), until the relay drops the lists and clears the mark
+ * (`dropStaleSlotCaches`). So no list cached before the outage is served once Redis is back.
  */
 export async function invalidateSlots(professionalId: string): Promise<void> {
-  await bumpSlotVersions([professionalId]);
+  if (await bumpVersions([professionalId])) return;
+  try {
+    const db = await getDb();
+    await db.$executeRaw`UPDATE professionals SET slot_cache_stale_since = now() WHERE id = ${professionalId}::uuid`;
+  } catch (err) {
+    // Both stores down: the cached lists expire within SLOTS_CACHE_TTL_SECONDS, and the database
+    // still refuses a booking the change forbids.
+    logger.error('availability.stale_mark_failed', { professionalId, error: (err as Error).message });
+  }
+}
+
+/**
+ * The relay's part: drops the cached lists of professionals marked stale during an outage and
+ * clears their marks, unless one was set again meanwhile (after this pass's bump). Returns how
+ * many were dropped; none while Redis still cannot take the bumps.
+ */
+export async function dropStaleSlotCaches(limit = 500): Promise<number> {
+  const db = await getDb();
+  const rows = await db.$queryRaw<{ id: string; now: Date }[]>`
+    SELECT id, now() AS now FROM professionals WHERE slot_cache_stale_since IS NOT NULL LIMIT ${limit}`;
+  if (rows.length === 0) return 0;
+  const ids = rows.map((r) => r.id);
+  if (!(await bumpVersions(ids))) return 0;
+  await db.$executeRaw`
+    UPDATE professionals SET slot_cache_stale_since = NULL
+     WHERE id = ANY(${ids}::uuid[]) AND slot_cache_stale_since <= ${rows[0]!.now}`;
+  logger.info('availability.stale_caches_dropped', { professionals: ids.length });
+  return ids.length;
 }

@@ -1,7 +1,6 @@
 import { getDb } from '../db/client';
 import { NotFoundError } from '../errors/app-error';
 import { logger } from '../observability/logger';
-import { hasUnpublishedAppointmentEvents } from '../outbox/outbox';
 import { getRedis } from '../redis/client';
 import { slotsCacheKey } from './cache';
 import { computeSlots, localIso, toSlotView, type SlotView } from './slots';
@@ -36,7 +35,7 @@ export interface SlotsResult {
 
 /**
  * `hit`: served from Redis; `miss`: computed and stored; `bypass`: computed without the cache
- * (Redis unavailable, or an appointment change of the professional still waiting for publication).
+ * (Redis unavailable, or the professional's cached lists left stale by an outage).
  */
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
 
@@ -45,10 +44,9 @@ export type CacheOutcome = 'hit' | 'miss' | 'bypass';
  * The professional is read from the database on every call (so another clinic's id is a 404 and
  * the cache key carries their current duration, buffers and step); hours, time off and
  * appointments are read only on a miss. Redis being down never fails the request, nor makes it
- * wait: getRedis() refuses at once while Redis is remembered down. A hit is served only when no
- * appointment event of the professional waits for publication: such an event's change may be
- * missing from the cached list (its version bump failed in an outage), and the relay bumps the
- * version before it publishes the event.
+ * wait: getRedis() refuses at once while Redis is remembered down. A professional marked stale (a
+ * change whose bump failed in an outage, lib/availability/cache.ts) skips the cache: computed, not
+ * stored, until the relay drops the old lists.
  */
 export async function getSlots(req: SlotsRequest): Promise<{ result: SlotsResult; cache: CacheOutcome }> {
   const db = await getDb();
@@ -61,6 +59,7 @@ export async function getSlots(req: SlotsRequest): Promise<{ result: SlotsResult
       bufferBeforeMinutes: true,
       bufferAfterMinutes: true,
       slotStepMinutes: true,
+      slotCacheStaleSince: true,
     },
   });
   if (!pro) throw new NotFoundError('Professional not found');
@@ -85,12 +84,11 @@ export async function getSlots(req: SlotsRequest): Promise<{ result: SlotsResult
     pro.active ? 'on' : 'off',
   ].join('|');
 
-  let key = await cacheKey(pro.id, rangeKey);
+  const key = pro.slotCacheStaleSince ? undefined : await cacheKey(pro.id, rangeKey);
   if (key) {
     const cached = await cacheGet(key);
-    if (cached && (await hasUnpublishedAppointmentEvents(pro.id))) key = undefined; // maybe stale: computed, not stored
     // Slots are stored as computed; those that slipped into the past since then are dropped here.
-    else if (cached) return { result: { ...head, slots: cached.filter((s) => Date.parse(s.startUtc) >= now.getTime()) }, cache: 'hit' };
+    if (cached) return { result: { ...head, slots: cached.filter((s) => Date.parse(s.startUtc) >= now.getTime()) }, cache: 'hit' };
   }
 
   let slots: SlotView[] = [];

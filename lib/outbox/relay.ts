@@ -1,9 +1,9 @@
+import { dropStaleSlotCaches } from '../availability/cache';
 import { getConfig } from '../config';
 import { getDb } from '../db/client';
 import { logger } from '../observability/logger';
 import { getAgendaQueue } from '../queues/queues';
-import { bumpSlotVersions } from '../availability/cache';
-import { APPOINTMENT_EVENT_PREFIX, deferEvents, SLOT_CACHE_NOT_DROPPED, domainEventJobId, publishEvents } from './outbox';
+import { domainEventJobId, publishEvents } from './outbox';
 import { sweepStrandedSends, type SweepResult } from './sweep';
 
 /** Job states in which the event's job may still do its work: the relay leaves it alone. */
@@ -35,11 +35,11 @@ export interface RelayPass {
 }
 
 /**
- * One relay pass: publishes events a failed enqueue left unpublished (for an appointment event,
- * after dropping its professional's cached slot lists), re-drives events published
- * but never processed, and queues again the notices and deliveries whose send job died
- * (lib/outbox/sweep.ts). Safe to run from several workers at once (the job id is the event or
- * record id, and every mark is conditional on the row's state as read).
+ * One relay pass: drops the slot lists an outage left stale (lib/availability/cache.ts), publishes
+ * events a failed enqueue left unpublished, re-drives events published but never processed, and
+ * queues again the notices and deliveries whose send job died (lib/outbox/sweep.ts). Safe to run
+ * from several workers at once (the job id is the event or record id, and every mark is
+ * conditional on the row's state as read).
  */
 export async function relayOutbox(opts: RelayOptions = {}): Promise<RelayPass> {
   const { olderThanMs = 5_000, limit = 200 } = opts;
@@ -48,31 +48,14 @@ export async function relayOutbox(opts: RelayOptions = {}): Promise<RelayPass> {
     where: { publishedAt: null, processedAt: null, createdAt: { lte: new Date(Date.now() - olderThanMs) } },
     orderBy: { createdAt: 'asc' },
     take: limit,
-    select: { id: true, type: true, payload: true },
+    select: { id: true },
   });
-  const published = await publishEvents(await slotCacheDropped(rows));
+  await dropStaleSlotCaches();
+  const published = await publishEvents(rows.map((r) => r.id));
   if (rows.length > 0) logger.info('outbox.relayed', { found: rows.length, published });
   const { redriven } = await redriveOutbox({ afterMs: opts.redriveAfterMs, limit: opts.redriveLimit });
   const sends = await sweepStrandedSends({ afterMs: opts.sweepAfterMs, limit: opts.sweepLimit });
   return { found: rows.length, published, redriven, sends };
-}
-
-/**
- * The ids of the rows that may be published now: an appointment event only once its professional's
- * cached slot lists were dropped. Its request may have failed that bump (a Redis outage), and slot
- * reads skip the cache only while the event is unpublished (lib/availability/service.ts). A failed
- * bump keeps those events for the next pass; the others go on.
- */
-async function slotCacheDropped(rows: { id: string; type: string; payload: unknown }[]): Promise<string[]> {
-  const professionalOf = (r: (typeof rows)[number]) => {
-    const id = r.type.startsWith(APPOINTMENT_EVENT_PREFIX) ? (r.payload as { professionalId?: unknown } | null)?.professionalId : undefined;
-    return typeof id === 'string' ? id : undefined;
-  };
-  const professionals = [...new Set(rows.map(professionalOf).filter((p): p is string => p !== undefined))];
-  if (await bumpSlotVersions(professionals)) return rows.map((r) => r.id);
-  const held = rows.filter((r) => professionalOf(r) !== undefined).map((r) => r.id);
-  await deferEvents(held, SLOT_CACHE_NOT_DROPPED);
-  return rows.filter((r) => professionalOf(r) === undefined).map((r) => r.id);
 }
 
 export interface RedriveOptions {

@@ -255,6 +255,10 @@ it('serves bookings, slots and rate-limited reads within 3 s while Redis is down
     'appointment.cancelled',
   ]);
   for (const e of recorded) expect(e).toMatchObject({ published_at: null, processed_at: null, last_error: expect.any(String) });
+  // The professional is marked: its cached lists could not be dropped.
+  const staleMark = async () =>
+    (await pg.query<{ since: Date | null }>('SELECT slot_cache_stale_since AS since FROM professionals WHERE id = $1', [pro.id])).rows[0]!.since;
+  expect(await staleMark()).toEqual(expect.any(Date));
 
   // --- Redis is back ---
   await proxy.up();
@@ -264,7 +268,7 @@ it('serves bookings, slots and rate-limited reads within 3 s while Redis is down
   const staleKeys = await direct.keys(`slots:${pro.id}:v${versionBefore ?? 0}:*`);
   expect(staleKeys.length).toBeGreaterThan(0);
   expect(await direct.get(staleKeys[0]!)).toContain(utc(a));
-  // A container that reaches Redis sees the cached list, and leaves it: A's event waits for publication.
+  // A container that reaches Redis sees the cached list, and leaves it: the professional is marked stale.
   const fresh = await apiContainer();
   const back = await within('slots once Redis is back', () => get(fresh.slots, slotsPath, slotsReq));
   expect(back.status).toBe(200);
@@ -272,11 +276,12 @@ it('serves bookings, slots and rate-limited reads within 3 s while Redis is down
   expect(starts(back)).not.toContain(utc(a));
   expect(starts(back)).not.toContain(utc(bMoved));
 
-  // The worker starts consuming: its relay publishes what the outage left (after bumping the
-  // professional's cache version), and each event fans out once.
+  // The worker starts consuming: its relay drops the stale lists (bumps the professional's cache
+  // version, clears the mark), publishes what the outage left, and each event fans out once.
   worker = await startWorkerContainer();
   await until('events processed', events, (rows) => rows.every((e) => e.published_at && e.processed_at));
   expect(Number(await direct.get(`slots:ver:${pro.id}`))).toBeGreaterThan(Number(versionBefore ?? 0));
+  expect(await staleMark()).toBeNull();
   const deliveries = async () =>
     (
       await pg.query<{ id: string; event_type: string; status: string; attempts: number }>(

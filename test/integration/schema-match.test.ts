@@ -65,6 +65,10 @@ const ALLOWED_EXTRAS: readonly { key: string; reason: string }[] = [
     reason: 'expression and partial (pending e-mail): the stranded-send sweep reads only unsent e-mail, oldest due first',
   },
   {
+    key: 'index professionals.professionals_slot_cache_stale_idx',
+    reason: 'partial (marked only): each relay pass looks for professionals whose slot cache an outage left stale, normally none',
+  },
+  {
     key: 'index webhook_deliveries.webhook_deliveries_pending_idx',
     reason: 'expression and partial (pending): the stranded-send sweep reads only pending deliveries, by when each is due for a look',
   },
