@@ -17,6 +17,8 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
+import { httpCall } from '../support/http-call';
+import { until } from '../support/until';
 
 const ADMIN_SECRET = `outputs-admin-${randomUUID()}`;
 // Not the product's default zone (São Paulo, UTC-3): Manaus is UTC-4 all year, so an e-mail
@@ -76,32 +78,11 @@ async function dropQueueKeys() {
   }
 }
 
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'accept-language': 'en' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${offline!.httpUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, key: string, body?: unknown) => httpCall(offline!.httpUrl, method, path, key, body);
 
-/**
- * Polls `read` until `ok` holds; on timeout fails with what was last seen and the processes' recent
- * output. The deadline is generous: offline and the worker share two cores with other suites.
- */
-async function until<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not seen within ${timeoutMs} ms; last: ${JSON.stringify(v)?.slice(0, 500)}\n` +
-          `--- worker ---\n${worker?.output().slice(-2000)}\n--- offline ---\n${offline?.output().slice(-2000)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits for what the worker and offline do in their own time; a timeout shows their recent output. */
+const untilSeen = <T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000) =>
+  until(what, read, ok, { timeoutMs, context: () => `--- worker ---\n${worker?.output().slice(-2000)}\n--- offline ---\n${offline?.output().slice(-2000)}` });
 
 /** Connects with the clinic's key in the Authorization header and subscribes to the whole clinic. */
 async function subscribedSocket(key: string, messages: any[]): Promise<WebSocket> {
@@ -112,7 +93,7 @@ async function subscribedSocket(key: string, messages: any[]): Promise<WebSocket
     ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket handshake refused with ${res.statusCode}\n${offline!.output().slice(-3000)}`)));
   });
   ws.send(JSON.stringify({ action: 'subscribe' }));
-  await until('subscription ack', () => messages, (m) => m.some((x) => x.type === 'subscribed'), 30_000);
+  await untilSeen('subscription ack', () => messages, (m) => m.some((x) => x.type === 'subscribed'), 30_000);
   expect(messages).toEqual([{ type: 'subscribed', scope: 'clinic' }]);
   return ws;
 }
@@ -147,7 +128,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   const startsAtUtc = startsAt.toUTC().toISO()!;
 
   // (a) The webhook: signed with the endpoint's secret, the created event for this appointment.
-  const [req] = await until('webhook request', () => receiver.hooks, (h) => h.length > 0);
+  const [req] = await untilSeen('webhook request', () => receiver.hooks, (h) => h.length > 0);
   const verified = new Webhook(secret).verify(req!.body, req!.headers as Record<string, string>);
   expect(verified).toMatchObject({ type: 'appointment.created', data: { id: apptId, appointmentId: apptId, startsAt: startsAtUtc, status: 'scheduled' } });
   // The signature binds body and secret: a changed body or another secret does not verify.
@@ -155,7 +136,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   expect(() => new Webhook(`whsec_${randomBytes(24).toString('base64')}`).verify(req!.body, req!.headers as Record<string, string>)).toThrow();
 
   // (b) The e-mail: to the patient, in pt-BR, 14:30 in Manaus (18:30 UTC, 15:30 in São Paulo).
-  const [mail] = await until('confirmation e-mail', () => smtp!.inbox.filter((m) => m.to === email), (m) => m.length > 0);
+  const [mail] = await untilSeen('confirmation e-mail', () => smtp!.inbox.filter((m) => m.to === email), (m) => m.length > 0);
   const when = startsAt.setLocale('pt-BR').toFormat("cccc, d 'de' LLLL 'de' yyyy 'às' HH:mm");
   expect(when).toContain('às 14:30');
   expect(mail!.mail.to).toMatchObject({ text: expect.stringContaining(email) });
@@ -164,12 +145,12 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   expect(mail!.mail.text).toContain(`Sua consulta com Dra. Ana Souza na ${clinicName} está agendada para ${when}.`);
 
   // (c) The push on the subscribed socket: the event of this appointment, no patient data.
-  const push = await until('WebSocket push', () => pushes.find((m) => m.type === 'appointment.created'), (m) => m !== undefined);
+  const push = await untilSeen('WebSocket push', () => pushes.find((m) => m.type === 'appointment.created'), (m) => m !== undefined);
   expect(push).toEqual({ type: 'appointment.created', appointmentId: apptId, professionalId: pro.body.id, startsAt: startsAtUtc, status: 'scheduled' });
   expect(JSON.stringify(pushes)).not.toContain('João');
 
   // Recorded: the delivery as delivered (the receiver answered before the worker wrote the outcome, hence the poll).
-  const deliveries = await until(
+  const deliveries = await untilSeen(
     'delivery recorded delivered',
     async () => (await call('GET', `/v1/webhooks/${hook.body.id}/deliveries`, key)).body,
     (b) => b?.data?.[0]?.status === 'delivered',
@@ -179,7 +160,7 @@ it('a booking through offline yields a signed webhook, a pt-BR e-mail and a WebS
   expect(deliveries.data[0].attemptLog).toEqual([expect.objectContaining({ attemptNo: 1, statusCode: 200 })]);
 
   // Recorded: the e-mail notice as sent.
-  const notice = await until(
+  const notice = await untilSeen(
     'e-mail notice recorded sent',
     async () =>
       (

@@ -16,6 +16,8 @@ import { startOffline, startWorker, type Offline, type Worker } from '../support
 import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
+import { httpCall, type HttpAnswer } from '../support/http-call';
+import { until } from '../support/until';
 
 const ADMIN_SECRET = `outage-admin-${randomUUID()}`;
 const ZONE = 'America/Sao_Paulo';
@@ -53,21 +55,9 @@ afterAll(async () => {
   await redis?.remove();
 }, 90_000);
 
-interface Answer {
-  status: number;
-  body: any;
-  headers: Headers;
-  ms: number;
-}
+type Answer = HttpAnswer;
 
-async function call(method: string, path: string, key: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'accept-language': 'en' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const started = Date.now();
-  const res = await fetch(`${offline!.httpUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers, ms: Date.now() - started };
-}
+const call = (method: string, path: string, key: string, body?: unknown) => httpCall(offline!.httpUrl, method, path, key, body);
 
 /** A request while Redis is down: within the bound, and a real answer, not a Lambda timeout. */
 async function duringOutage(what: string, answer: Promise<Answer>): Promise<Answer> {
@@ -76,20 +66,9 @@ async function duringOutage(what: string, answer: Promise<Answer>): Promise<Answ
   return res;
 }
 
-async function until<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not seen within ${timeoutMs} ms; last: ${JSON.stringify(v)?.slice(0, 500)}\n` +
-          `--- worker ---\n${worker?.output().slice(-2500)}\n--- offline ---\n${offline?.output().slice(-2500)}`,
-      );
-    }
-    await sleep(200);
-  }
-}
+/** Waits for what the worker and offline do in their own time; a timeout shows their recent output. */
+const untilSeen = <T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000) =>
+  until(what, read, ok, { timeoutMs, context: () => `--- worker ---\n${worker?.output().slice(-2500)}\n--- offline ---\n${offline?.output().slice(-2500)}` });
 
 it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each webhook, e-mail and push arrives once', async () => {
   // Set up over HTTP with Redis up.
@@ -109,7 +88,7 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   socket.on('message', (data) => pushes.push(JSON.parse(data.toString())));
   await new Promise((resolve, reject) => socket!.once('open', resolve).once('error', reject));
   socket.send(JSON.stringify({ action: 'subscribe' }));
-  await until('subscription ack', () => pushes, (m) => m.some((x) => x.type === 'subscribed'), 30_000);
+  await untilSeen('subscription ack', () => pushes, (m) => m.some((x) => x.type === 'subscribed'), 30_000);
 
   const day = DateTime.now().setZone(ZONE).plus({ days: 3 }).startOf('day');
   const slotsPath = `/v1/professionals/${pro.body.id}/slots?from=${day.toISODate()}&to=${day.plus({ days: 1 }).toISODate()}`;
@@ -122,7 +101,7 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   const warm = await book(9);
   expect(warm.status).toBe(201);
   expect((await book(9)).status).toBe(409);
-  await until('warm-up webhook', hooks, (h) => h.length === 1);
+  await untilSeen('warm-up webhook', hooks, (h) => h.length === 1);
   expect((await call('GET', slotsPath, key)).status).toBe(200);
   const cached = await call('GET', slotsPath, key);
   expect(cached.headers.get('x-cache')).toBe('hit');
@@ -158,9 +137,9 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   }
 
   const apptId: string = booked.body.id;
-  await until('webhook of the booking', hooks, (h) => h.length === 2);
-  await until('e-mails', () => smtp!.inbox.filter((m) => m.to === email), (m) => m.length === 2);
-  await until('push of the booking', () => pushes, (p) => p.some((m) => m.type === 'appointment.created' && m.appointmentId === apptId));
+  await untilSeen('webhook of the booking', hooks, (h) => h.length === 2);
+  await untilSeen('e-mails', () => smtp!.inbox.filter((m) => m.to === email), (m) => m.length === 2);
+  await untilSeen('push of the booking', () => pushes, (p) => p.some((m) => m.type === 'appointment.created' && m.appointmentId === apptId));
   await sleep(4_000); // several relay passes later: nothing went out again
 
   expect(hooks().map((h) => h.type)).toEqual(['appointment.created', 'appointment.created']);

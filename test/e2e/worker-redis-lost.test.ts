@@ -11,6 +11,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { startWorker, type Worker } from '../support/processes';
 import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
+import { until } from '../support/until';
 
 let redis: ScratchRedis;
 let worker: Worker | undefined;
@@ -26,13 +27,8 @@ afterAll(async () => {
 
 const healthStatus = (url: string) => fetch(url).then((r) => r.status, () => 0);
 
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${worker?.output().slice(-3000)}`);
-    await sleep(100);
-  }
-}
+const untilTrue = (what: string, ok: () => Promise<boolean>, timeoutMs: number) =>
+  until(what, ok, (v) => v, { timeoutMs, everyMs: 100, context: () => worker?.output().slice(-3000) ?? '' });
 
 it('rides out a short outage, and exits 75 after 15 failed reconnects in a row', async () => {
   worker = await startWorker({
@@ -46,16 +42,16 @@ it('rides out a short outage, and exits 75 after 15 failed reconnects in a row',
 
   // Short: a few reconnects fail, then one succeeds; the count starts over, and the worker goes on.
   await redis.stop();
-  await until('health 503 while Redis is down', async () => (await healthStatus(worker!.healthUrl)) === 503, 10_000);
+  await untilTrue('health 503 while Redis is down', async () => (await healthStatus(worker!.healthUrl)) === 503, 10_000);
   await sleep(800);
   await redis.start();
-  await until('health 200 once Redis is back', async () => (await healthStatus(worker!.healthUrl)) === 200, 20_000);
+  await untilTrue('health 200 once Redis is back', async () => (await healthStatus(worker!.healthUrl)) === 200, 20_000);
   expect(worker.proc.exitCode).toBeNull();
   // This Redis keeps nothing across a restart: the worker upserted its schedulers again.
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   const agenda = new Queue('agenda', { connection: client, prefix: process.env.QUEUE_PREFIX });
   try {
-    await until('relay scheduler restored', async () => (await agenda.getJobScheduler('outbox-relay'))?.name === 'outbox.relay', 10_000);
+    await untilTrue('relay scheduler restored', async () => (await agenda.getJobScheduler('outbox-relay'))?.name === 'outbox.relay', 10_000);
   } finally {
     await agenda.close();
     client.disconnect();

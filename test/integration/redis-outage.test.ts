@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../support/until';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
@@ -160,15 +161,6 @@ async function within<T extends InvokeResult>(what: string, call: () => Promise<
 }
 
 /** Polls until `ok` holds, or fails saying what was last seen. */
-async function until<T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms; last: ${JSON.stringify(v)?.slice(0, 800)}`);
-    await sleep(200);
-  }
-}
 
 it('serves bookings, slots and rate-limited reads within 3 s while Redis is down; then every event goes out once and no stale slot list is served', async () => {
   await proxy.up();
