@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { getConfig } from '../config';
 
@@ -17,13 +17,15 @@ let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
  * The one SMTP transport of this container (SMTP_URL, SMTP_FROM), created on first use and closed
  * by lib/lifecycle/close-all.ts. Not pooled: each message opens its own SMTP session, so a server
  * that restarted or a container that was frozen never leaves a dead pooled socket behind, and the
- * notification queue's concurrency bounds the number of open sessions.
+ * notification queue's concurrency bounds the number of open sessions. nodemailer is loaded here,
+ * at the first e-mail: the job Lambda runs every queue's jobs, most of which send none.
  */
-export function getMailer(): Transporter<SMTPTransport.SentMessageInfo> {
+export async function getMailer(): Promise<Transporter<SMTPTransport.SentMessageInfo>> {
   if (!transport) {
+    const { default: nodemailer } = await import('nodemailer');
     const { mail } = getConfig();
     const url = new URL(mail.smtpUrl);
-    transport = nodemailer.createTransport(
+    transport ??= nodemailer.createTransport(
       {
         host: url.hostname,
         port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
@@ -41,7 +43,7 @@ export function getMailer(): Transporter<SMTPTransport.SentMessageInfo> {
 
 /** Sends one message; rejects on any SMTP failure (the caller records it and lets BullMQ retry). */
 export async function sendMail(message: MailMessage): Promise<{ messageId: string; accepted: string[] }> {
-  const info = await getMailer().sendMail({
+  const info = await (await getMailer()).sendMail({
     to: message.to,
     subject: message.subject,
     text: message.text,
