@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
+import { ensureDatabase } from './create-database';
 import { assertOwnSession } from './session-probe';
 
 /** Prisma's own advisory lock key, so this runner and `prisma migrate deploy` never apply at the same time. */
@@ -193,30 +194,4 @@ async function lockWithin(client: Client, sql: string, params: number[], timeout
 async function listMigrations(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-}
-
-async function ensureDatabase(databaseUrl: string, log: (line: string) => void): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString(), application_name: 'agenda-migrate' });
-  admin.on('error', (err) => log(`connection error: ${err.message}`));
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) {
-      const created = await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).then(
-        () => true,
-        (err: { code?: string }) => {
-          // Created concurrently: 42P04 when the other CREATE committed before ours started, 23505 (on
-          // pg_database_datname_index) when the two raced; either way the database now exists.
-          if (err.code !== '42P04' && err.code !== '23505') throw err;
-          return false;
-        },
-      );
-      if (created) log(`created database ${name}`);
-    }
-  } finally {
-    await admin.end();
-  }
 }
