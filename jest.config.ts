@@ -6,6 +6,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Needs the scratch Redis Cluster of its own pass (jest.cluster.config.ts).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/redis-cluster.test.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
     // @middy/core 6 ships ES modules only; compile it to CommonJS like our own code.

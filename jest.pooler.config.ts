@@ -19,9 +19,9 @@ import base from './jest.config';
  * - rate-limit, redis-options: Redis only.
  */
 export const POOLED_SUITES = [
-  'appointments', 'bad-input-corpus', 'control-expiry', 'controls', 'double-booking', 'idempotency',
+  'api-key-scopes', 'socket-handshake', 'appointments', 'bad-input-corpus', 'control-expiry', 'controls', 'double-booking', 'idempotency',
   'in-app-backlog', 'in-app-live', 'job-outcome', 'no-show', 'notifications', 'outbox', 'outbox-redrive',
-  'patients', 'professionals', 'reminder-offsets', 'renewal-slot', 'renewals', 'seed', 'slots',
+  'patients', 'professionals', 'reminder-offsets', 'renewal-slot', 'renewals', 'retention', 'seed', 'slots',
   'socket-broadcast', 'socket-lifecycle', 'tenancy', 'webhook-operations', 'webhook-ssrf-send',
   'webhook-worker', 'webhooks',
 ];

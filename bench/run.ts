@@ -13,7 +13,7 @@ import type { BenchEntry, BenchResult } from './types';
 process.env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'SILENT';
 process.env.AGENDA_PROFILE ??= 'api';
 // The availability and booking entries send thousands of requests with one API key through
-// clinicHandler; the limiter still runs (one Redis consume per request, as in production) but never
+// clinicRoute; the limiter still runs (one Redis consume per request, as in production) but never
 // answers 429. 1,000,000 is the highest value the config schema accepts.
 process.env.RATE_LIMIT_POINTS ??= '1000000';
 // The queue entries obliterate their queues and run the worker's consumers on them: never the
@@ -35,8 +35,8 @@ function select(entries: readonly BenchEntry[], wanted: string[]): readonly Benc
 
 async function main(): Promise<void> {
   const { ENTRIES } = await import('./entries');
-  const { getConfig } = await import('../lib/config');
-  const { closeAll } = await import('../lib/lifecycle/close-all');
+  const { getConfig } = await import('../lib/platform/config');
+  const { closeAll } = await import('../lib/platform/lifecycle/close-all');
   const { ServerMonitor } = await import('./support/server-counters');
   const { describeMachine } = await import('./support/machine');
   const { machineMarkdown, markdownTable } = await import('./support/markdown');

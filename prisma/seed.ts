@@ -1,5 +1,6 @@
-import { getDb } from '../lib/db/client';
-import { createApiKey } from '../lib/tenancy/api-keys';
+import { getDb } from '../lib/platform/db/client';
+import { createApiKey } from '../lib/domain/tenancy/api-keys';
+import { BOOTSTRAP_SCOPES } from '../lib/domain/tenancy/scopes';
 
 /** Fixed ids so seeding is idempotent and the demo records are easy to find. */
 export const DEMO_CLINIC_ID = '00000000-0000-4000-8000-000000000001';
@@ -15,9 +16,9 @@ const DEMO_HOURS = [1, 2, 3, 4, 5, 6].flatMap((weekday) => [
 
 /**
  * Seeds the demo clinic used by `npm run dev`, with one professional and one patient so a booking
- * can be tried at once, and issues a fresh demo API key (keys are shown only once, so each run
- * revokes the previous demo key and prints a new one). Safe to run repeatedly: records the demo
- * user changed are left as they are.
+ * can be tried at once, and issues a fresh demo API key with every scope (keys are shown only once,
+ * so each run revokes the previous demo key and prints a new one). Safe to run repeatedly: records
+ * the demo user changed are left as they are.
  */
 export async function seed(): Promise<{ clinicId: string; professionalId: string; patientId: string; apiKey: string }> {
   const db = await getDb();
@@ -50,7 +51,7 @@ export async function seed(): Promise<{ clinicId: string; professionalId: string
       where: { clinicId: DEMO_CLINIC_ID, name: DEMO_KEY_NAME, revokedAt: null },
       data: { revokedAt: new Date() },
     });
-    const key = await createApiKey(tx, DEMO_CLINIC_ID, DEMO_KEY_NAME);
+    const key = await createApiKey(tx, DEMO_CLINIC_ID, DEMO_KEY_NAME, BOOTSTRAP_SCOPES);
     return { clinicId: DEMO_CLINIC_ID, professionalId: DEMO_PROFESSIONAL_ID, patientId: DEMO_PATIENT_ID, apiKey: key.key };
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { load } from 'js-yaml';
 import { Client } from 'pg';
-import { PROFILE_DEFAULTS, type Profile } from '../lib/config/profiles';
+import { PROFILE_DEFAULTS, type Profile } from '../lib/platform/config/profiles';
 
 /**
  * `npm run budget`: the PostgreSQL connection budget of a deployment, from serverless.yml. Every

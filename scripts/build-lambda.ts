@@ -1,9 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { brotliCompress, constants as zlibConstants } from 'node:zlib';
-import { promisify } from 'node:util';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { load } from 'js-yaml';
+import { COMPILER_FILE, pgWithoutCloudflareProbe, prismaCompilerAsFile, zodEnglishOnly } from './esbuild-plugins';
 
 /**
  * Builds every Lambda function of serverless.yml into `<outDir>/<function>/`: one minified ES module
@@ -50,6 +49,14 @@ export async function lambdaSources(): Promise<Record<string, string>> {
   return sources;
 }
 
+/**
+ * Folders a function reads from disk at run time, copied into its own folder (so into its zip):
+ * the migrate function applies the SQL migrations shipped beside it (functions/deploy/migrate.ts).
+ */
+const FUNCTION_ASSETS: Record<string, { from: string; to: string }[]> = {
+  migrate: [{ from: 'prisma/migrations', to: 'migrations' }],
+};
+
 export async function buildLambda(opts: LambdaBuildOptions): Promise<FunctionBuild[]> {
   const sources = await lambdaSources();
   const names = opts.only ?? Object.keys(sources);
@@ -58,8 +65,26 @@ export async function buildLambda(opts: LambdaBuildOptions): Promise<FunctionBui
     names.map(async (name) => {
       const source = sources[name];
       if (!source) throw new Error(`serverless.yml: no source for function ${name}`);
-      return buildEntry({ name, source, outdir: path.resolve(ROOT, opts.outDir, name), mapsDir: path.resolve(ROOT, mapsDir, name), sourcemap: opts.sourcemap });
+      const outdir = path.resolve(ROOT, opts.outDir, name);
+      const built = await buildEntry({ name, source, outdir, mapsDir: path.resolve(ROOT, mapsDir, name), sourcemap: opts.sourcemap });
+      for (const asset of FUNCTION_ASSETS[name] ?? []) {
+        await cp(path.join(ROOT, asset.from), path.join(outdir, asset.to), { recursive: true });
+        built.files.push(...(await filesUnder(outdir, asset.to)));
+      }
+      return built;
     }),
+  );
+}
+
+async function filesUnder(root: string, dir: string): Promise<{ file: string; bytes: number }[]> {
+  const entries = await readdir(path.join(root, dir), { recursive: true, withFileTypes: true });
+  return Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map(async (e) => {
+        const file = path.relative(root, path.join(e.parentPath, e.name));
+        return { file, bytes: (await stat(path.join(root, file))).size };
+      }),
   );
 }
 
@@ -112,100 +137,6 @@ async function moveMaps(metafile: Metafile, outdir: string, mapsDir: string): Pr
     const from = path.join(ROOT, file);
     await rename(from, path.join(mapsDir, path.relative(outdir, from)));
   }
-}
-
-const COMPILER_FILE = 'query_compiler.wasm.br';
-const compressed = new Map<string, Promise<Buffer>>();
-
-/** The compiler's bytes, brotli-compressed once per build for every function that needs them. */
-function compressedCompiler(module: string): Promise<Buffer> {
-  let bytes = compressed.get(module);
-  if (!bytes) {
-    const { wasm } = require(require.resolve(module, { paths: [ROOT] })) as { wasm: string };
-    const raw = Buffer.from(wasm, 'base64');
-    bytes = promisify(brotliCompress)(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
-    compressed.set(module, bytes);
-  }
-  return bytes;
-}
-
-/**
- * Prisma's generated client imports its query compiler as a base64 string (2-4 MB of JavaScript).
- * Here that import becomes a read of a file beside the function's code, loaded when the first
- * query needs it: the `.wasm` compressed with brotli, a fifth smaller in the zip than the zip's
- * own deflate makes it, for a few milliseconds of decompression once per container. Prisma turns
- * the value into bytes with `Buffer.from`, which copies a Buffer as it is.
- */
-function prismaCompilerAsFile(): Plugin {
-  const filter = /^@prisma\/client\/runtime\/query_compiler_[\w.]+\.wasm-base64\.js$/;
-  return {
-    name: 'prisma-compiler-as-file',
-    setup(b) {
-      let module: string | undefined;
-      b.onResolve({ filter }, (args) => {
-        module = args.path;
-        return { path: args.path, namespace: 'prisma-compiler' };
-      });
-      // The compiler's JavaScript glue: its ES module build, whose named exports Prisma hands to the
-      // WebAssembly instance (the CommonJS build, imported from an ES module, would only have a default).
-      b.onResolve({ filter: /^@prisma\/client\/runtime\/query_compiler_[\w.]+_bg\.\w+\.js$/ }, (args) => ({
-        path: require.resolve(args.path.replace(/\.js$/, '.mjs'), { paths: [ROOT] }),
-      }));
-      b.onLoad({ filter: /.*/, namespace: 'prisma-compiler' }, () => ({
-        contents: [
-          "import { readFileSync } from 'node:fs';",
-          "import { brotliDecompressSync } from 'node:zlib';",
-          `export const wasm = brotliDecompressSync(readFileSync(new URL('./${COMPILER_FILE}', import.meta.url)));`,
-        ].join('\n'),
-        loader: 'js',
-      }));
-      b.onEnd(async (result) => {
-        if (!module || result.errors.length > 0) return;
-        await writeFile(path.join(b.initialOptions.outdir!, COMPILER_FILE), await compressedCompiler(module));
-      });
-    },
-  };
-}
-
-/**
- * pg asks at load whether it runs on Cloudflare Workers by constructing a `Response`, which makes
- * Node 20 load its whole fetch implementation (undici): tens of milliseconds of every cold start,
- * for a runtime this product never uses.
- */
-function pgWithoutCloudflareProbe(): Plugin {
-  const probe = 'if (isCloudflareRuntime()) {';
-  return {
-    name: 'pg-without-cloudflare-probe',
-    setup(b) {
-      b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
-        const code = await readFile(args.path, 'utf8');
-        if (!code.includes(probe)) throw new Error(`pg changed: "${probe}" not found in ${args.path}; review this plugin`);
-        return { contents: code.replace(probe, 'if (false) {'), loader: 'js' };
-      });
-    },
-  };
-}
-
-/**
- * `import { z } from 'zod'` makes esbuild keep the whole `z` namespace, `z.locales` included: error
- * messages in some 50 languages, over half of zod's code in every bundle. The product's own
- * messages are pt-BR and English (lib/i18n) and it never calls `z.locales`: only English, zod's
- * default, is kept.
- */
-function zodEnglishOnly(): Plugin {
-  return {
-    name: 'zod-english-only',
-    setup(b) {
-      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-        /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' } : undefined,
-      );
-      b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-        loader: 'js',
-        resolveDir: path.dirname(args.path),
-      }));
-    },
-  };
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { closeAll } from '../lib/lifecycle/close-all';
-import { createClinic } from '../lib/tenancy/clinics';
-import { timeZone } from '../lib/validation/common';
+import { closeAll } from '../lib/platform/lifecycle/close-all';
+import { createClinic } from '../lib/domain/tenancy/clinics';
+import { timeZone } from '../lib/platform/validation/common';
 
 /** `npm run clinic:create -- --name "Clínica X" [--tz America/Sao_Paulo]`: a clinic and its first API key. */
 async function main() {

@@ -20,6 +20,7 @@ env.HTTP_PORT ??= '3000';
 env.WEBSOCKET_PORT ??= '3001';
 env.LAMBDA_PORT ??= '3002';
 env.WORKER_HEALTH_PORT ??= '3100';
+env.DASHBOARD_PORT ??= '3101';
 env.LAMBDA_ENDPOINT ??= `http://localhost:${env.LAMBDA_PORT}`;
 env.WEBSOCKET_ENDPOINT ??= `http://localhost:${env.WEBSOCKET_PORT}`;
 env.ADMIN_SECRET ??= `dev-${randomBytes(12).toString('hex')}`;
@@ -87,8 +88,8 @@ async function stop(code: number): Promise<never> {
 }
 
 async function main() {
-  const { migrate } = await import('../lib/db/migrator');
-  const { getConfig } = await import('../lib/config');
+  const { migrate } = await import('../lib/platform/db/migrator');
+  const { getConfig } = await import('../lib/platform/config');
   const result = await migrate({
     // DIRECT_DATABASE_URL when DATABASE_URL goes through a transaction pooler.
     databaseUrl: getConfig().db.sessionUrl,
@@ -97,7 +98,7 @@ async function main() {
   });
   console.log(`[dev] migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
   const { seed } = await import('../prisma/seed');
-  const { closeAll } = await import('../lib/lifecycle/close-all');
+  const { closeAll } = await import('../lib/platform/lifecycle/close-all');
   const seeded = await seed();
   await closeAll();
   console.log(`[dev] demo data: clinic ${seeded.clinicId}`);
@@ -120,14 +121,15 @@ async function main() {
   console.log(`
   Agenda is running (Ctrl-C stops everything)
 
-    HTTP API        http://localhost:${env.HTTP_PORT}        (try: curl http://localhost:${env.HTTP_PORT}/health)
-    WebSocket API   ws://localhost:${env.WEBSOCKET_PORT}
+    HTTP API        http://localhost:${env.HTTP_PORT}        (try: curl -H "authorization: Bearer <admin secret>" http://localhost:${env.HTTP_PORT}/health)
+    WebSocket API   ws://localhost:${env.WEBSOCKET_PORT}/?ticket=<ticket>   (a ticket: curl -XPOST -H "authorization: Bearer <key>" http://localhost:${env.HTTP_PORT}/v1/realtime/tickets)
     Lambda invoke   ${env.LAMBDA_ENDPOINT}
     Worker health   http://localhost:${env.WORKER_HEALTH_PORT}/health
+    Queue dashboard ${env.DASHBOARD_PASSWORD ? `http://127.0.0.1:${env.DASHBOARD_PORT}/admin/queues   (read-only unless DASHBOARD_READ_WRITE=true)` : 'off (set DASHBOARD_PASSWORD)'}
     E-mail          ${env.SMTP_URL}   (messages are printed here as [mail] lines)
     Admin secret    ${env.ADMIN_SECRET}
     Demo clinic     ${seeded.clinicId}
-    Demo API key    ${seeded.apiKey}     (try: curl -H "authorization: Bearer <key>" http://localhost:${env.HTTP_PORT}/v1/clinic)
+    Demo API key    ${seeded.apiKey}     (scopes read, write, admin; try: curl -H "authorization: Bearer <key>" http://localhost:${env.HTTP_PORT}/v1/clinic)
     Professional    ${seeded.professionalId}   (Mon-Sat 08:00-12:00, 13:00-18:00)
     Patient         ${seeded.patientId}   (joao@example.com)
 

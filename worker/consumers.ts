@@ -1,9 +1,9 @@
 import { Worker } from 'bullmq';
-import type { Config } from '../lib/config';
-import { logger } from '../lib/observability/logger';
-import { QUEUE_NAMES } from '../lib/queues/names';
-import { webhookBackoffStrategy } from '../lib/webhooks/deliver';
-import type Redis from 'ioredis';
+import type { Config } from '../lib/platform/config';
+import { logger } from '../lib/platform/observability/logger';
+import type { RedisLink } from '../lib/platform/redis/client';
+import { QUEUE_NAMES } from '../lib/platform/config/queue-names';
+import { webhookBackoffStrategy } from '../lib/domain/webhooks/retry-policy';
 import { processorFor } from './dispatch';
 
 /**
@@ -11,7 +11,7 @@ import { processorFor } from './dispatch';
  * duplicates it once for its blocking waits (BZPOPMIN), so four queues cost five Redis connections
  * in all (counted on the server). Concurrency and execution mode come from config.
  */
-export function startConsumers(config: Config, redis: Redis): Worker[] {
+export function startConsumers(config: Config, redis: RedisLink): Worker[] {
   return QUEUE_NAMES.map((queue) => {
     const mode = config.worker.mode[queue];
     const worker = new Worker(queue, processorFor(queue, mode), {

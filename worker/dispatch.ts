@@ -1,9 +1,10 @@
 import type { Job } from 'bullmq';
 import { invokeJobFunction, type JobInvocation } from '../lib/jobs/invoke';
 import { JOB_OUTCOME_VERSION } from '../lib/jobs/outcome';
-import { runJob, type ExecutionMode } from '../lib/jobs/registry';
-import { logger } from '../lib/observability/logger';
-import type { QueueName } from '../lib/queues/names';
+import type { ExecutionMode } from '../lib/platform/queues/context';
+import { runJob } from '../lib/jobs/registry';
+import { logger } from '../lib/platform/observability/logger';
+import type { QueueName } from '../lib/platform/config/queue-names';
 
 /**
  * When a job scheduler's job was due: created at `timestamp` with `opts.delay` until its slot. Not

@@ -1,6 +1,6 @@
-import { getConfig } from '../lib/config';
-import { logger } from '../lib/observability/logger';
-import { getAgendaQueue, getRenovacaoQueue } from '../lib/queues/queues';
+import { getConfig } from '../lib/platform/config';
+import { logger } from '../lib/platform/observability/logger';
+import { getAgendaQueue, getRenovacaoQueue } from '../lib/platform/queues/queues';
 
 /** The renewal scan's scheduler id on the `renovacao` queue: one scheduler however many workers upsert it. */
 export const RENEWAL_SCAN_SCHEDULER_ID = 'renewals-scan';
@@ -10,7 +10,8 @@ export const RENEWAL_SCAN_SCHEDULER_ID = 'renewals-scan';
  * workers upsert it): the outbox relay republishes events a failed enqueue left behind; the expiry
  * scan emits `control.expiring` for session packages ending soon; the no-show sweep closes
  * appointments left open past their end, for clinics that turned it on; the socket sweep forgets
- * WebSocket rows API Gateway has closed (lib/realtime/sweep.ts).
+ * WebSocket rows API Gateway has closed (lib/domain/realtime/sweep.ts); the retention purge drops
+ * what each clinic keeps no longer, and old job history (lib/jobs/processors/retention-purge.ts).
  */
 export async function startSchedulers(): Promise<void> {
   const { worker } = getConfig();
@@ -22,6 +23,7 @@ export async function startSchedulers(): Promise<void> {
     { id: 'appointments-no-show-sweep', everyMs: worker.noShowSweepEveryMs, name: 'appointments.no_show_sweep' as const },
     { id: 'idempotency-purge', everyMs: worker.idempotencyPurgeEveryMs, name: 'idempotency.purge' as const },
     { id: 'sockets-sweep', everyMs: worker.socketSweepEveryMs, name: 'sockets.sweep' as const },
+    { id: 'retention-purge', everyMs: worker.retentionPurgeEveryMs, name: 'retention.purge' as const },
   ];
   for (const s of schedulers) {
     await agenda.upsertJobScheduler(s.id, { every: s.everyMs }, { name: s.name, data: {}, opts: retention });

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
-import { invalidateSlots } from '../../lib/availability/cache';
-import { getConfig } from '../../lib/config';
-import { createClinic } from '../../lib/tenancy/clinics';
+import { invalidateSlots } from '../../lib/domain/availability/cache';
+import { getConfig } from '../../lib/platform/config';
+import { createClinic } from '../../lib/domain/tenancy/clinics';
 import { handler as slotsHandler } from '../../functions/http/slots';
 // The same API Gateway event and Lambda context the tests invoke handlers with.
 import { buildContext, buildHttpEvent } from '../../test/support/invoke';

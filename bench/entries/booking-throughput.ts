@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
-import { getConfig } from '../../lib/config';
-import { getPoolIfCreated } from '../../lib/db/client';
-import { createClinic } from '../../lib/tenancy/clinics';
+import { getConfig } from '../../lib/platform/config';
+import { getPoolIfCreated } from '../../lib/platform/db/client';
+import { createClinic } from '../../lib/domain/tenancy/clinics';
 import { create as createAppointmentHandler } from '../../functions/http/appointments';
 // The same API Gateway event and Lambda context the tests invoke handlers with.
 import { buildContext, buildHttpEvent } from '../../test/support/invoke';

@@ -3,11 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
 import { DateTime } from 'luxon';
 import { create as createAppointmentHandler } from '../../functions/http/appointments';
-import { getConfig } from '../../lib/config';
-import { QUEUE_NAMES } from '../../lib/queues/names';
-import { createClinic } from '../../lib/tenancy/clinics';
-import { sendSigned, signatureHeader } from '../../lib/webhooks/deliver';
-import { createWebhookEndpoint } from '../../lib/webhooks/endpoints';
+import { getConfig } from '../../lib/platform/config';
+import { QUEUE_NAMES } from '../../lib/platform/config/queue-names';
+import { createClinic } from '../../lib/domain/tenancy/clinics';
+import { sendSigned } from '../../lib/domain/webhooks/send';
+import { signedHeaders } from '../../lib/domain/webhooks/signing';
+import { createWebhookEndpoint } from '../../lib/domain/webhooks/endpoints';
 // The same API Gateway event and Lambda context the tests invoke handlers with.
 import { buildContext, buildHttpEvent } from '../../test/support/invoke';
 import { benchQueuePrefix } from '../support/bench-env';
@@ -107,13 +108,7 @@ async function run(): Promise<BenchResult> {
       const id = randomUUID();
       payload.data = { ...payload.data, id, eventId: randomUUID() };
       const body = JSON.stringify(payload);
-      const msgId = randomUUID();
-      const timestamp = new Date();
-      const headers = {
-        'webhook-id': msgId,
-        'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-        'webhook-signature': signatureHeader({ secret: endpoint.secret, previousSecret: null, previousSecretExpiresAt: null }, msgId, timestamp, body),
-      };
+      const headers = signedHeaders({ secret: endpoint.secret, previousSecret: null, previousSecretExpiresAt: null }, randomUUID(), new Date(), body);
       const started = performance.now();
       const result = await sendSigned(receiver!.url, body, headers, { timeoutMs: config.webhooks.timeoutMs, allowLoopback: true });
       const ended = performance.now();

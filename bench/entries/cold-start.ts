@@ -93,7 +93,7 @@ async function run(): Promise<BenchResult> {
     const hello = path.join(tmp, 'hello');
     await buildEntry({ name: 'hello', source: path.relative(ROOT, path.join(__dirname, '..', 'cold-start', 'hello.ts')), outdir: hello, mapsDir: path.join(tmp, 'hello-maps'), sourcemap: 'none' });
 
-    const { createClinic } = await import('../../lib/tenancy/clinics');
+    const { createClinic } = await import('../../lib/domain/tenancy/clinics');
     const created = await createClinic({ name: benchClinicName('cold-start'), timeZone: 'America/Sao_Paulo' });
     clinicId = created.clinic.id;
     const professionalId = await insertProfessional(pg, clinicId, CONSULTATIONS, 'Cold start');
@@ -112,11 +112,19 @@ async function run(): Promise<BenchResult> {
       appointments: httpEvent('GET', 'GET /v1/appointments', '/v1/appointments', auth),
       controls: httpEvent('GET', 'GET /v1/controls', '/v1/controls', auth),
       webhooks: httpEvent('GET', 'GET /v1/webhooks', '/v1/webhooks', auth),
+      // $connect takes a single-use ticket: each run gets its own (eventOf below).
       socket: {
-        headers: auth,
         requestContext: { routeKey: '$connect', eventType: 'CONNECT', connectionId: `bench-${randomUUID()}`, domainName: 'localhost', stage: 'bench', requestId: randomUUID(), apiId: 'bench', connectedAt: Date.now(), requestTimeEpoch: Date.now() },
         isBase64Encoded: false,
       },
+    };
+    // Minted right before each use: a ticket lives REALTIME_TICKET_TTL_S (60 s), less than the whole run.
+    const { mintTicket } = await import('../../lib/domain/realtime/tickets');
+    const eventOf = async (name: string) => {
+      const event = firstRequests[name];
+      if (name !== 'socket' || !event) return event;
+      const { ticket } = await mintTicket({ clinicId: created.clinic.id, apiKeyId: created.apiKey.id });
+      return { ...(event as object), queryStringParameters: { ticket } };
     };
     const baseEnv = {
       ...process.env,
@@ -137,7 +145,6 @@ async function run(): Promise<BenchResult> {
       new AdmZip(zipPath).extractAllTo(unzipped, true);
       const dir = path.join(unzipped, lambdaDir, name);
       const env = { ...baseEnv, AGENDA_PROFILE: 'api', ...fn.environment };
-      const event = firstRequests[name];
       const imports: Run[] = [];
       const answers: Run[] = [];
       const importRatios: number[] = [];
@@ -154,6 +161,7 @@ async function run(): Promise<BenchResult> {
           return [a(), first];
         };
         const [fi, hi] = pair(() => runChild(dir, undefined, env), () => runChild(hello, undefined, baseEnv));
+        const event = await eventOf(name);
         const [fa, ha] = event ? pair(() => runChild(dir, event, env), () => runChild(hello, { version: '2.0' }, baseEnv)) : [undefined, undefined];
         if (i < WARMUP) continue;
         imports.push(fi);

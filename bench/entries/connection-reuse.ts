@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
-import { getConfig } from '../../lib/config';
-import { getPoolIfCreated } from '../../lib/db/client';
-import type { HttpEvent } from '../../lib/http/handler';
+import { getConfig } from '../../lib/platform/config';
+import { getPoolIfCreated } from '../../lib/platform/db/client';
+import type { HttpEvent } from '../../lib/http/types';
 import type { HttpResult } from '../../lib/http/response';
-import { closeAll } from '../../lib/lifecycle/close-all';
-import { getRedisIfCreated } from '../../lib/redis/client';
+import { closeAll } from '../../lib/platform/lifecycle/close-all';
+import { getRedisIfCreated } from '../../lib/platform/redis/client';
 import { BENCH_REDIS_KEY, PER_INVOCATION_APP_NAME } from '../handlers/fixtures';
 import { perInvocationHandler, perInvocationOpened } from '../handlers/per-invocation';
 import { singletonHandler } from '../handlers/singleton';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
-import { getConfig } from '../../lib/config';
-import { connectionName } from '../../lib/observability/container';
-import { DEFAULT_JOB_OPTIONS } from '../../lib/queues/jobs';
-import { getAgendaQueue } from '../../lib/queues/queues';
-import { getRedis } from '../../lib/redis/client';
+import { getConfig } from '../../lib/platform/config';
+import { connectionName } from '../../lib/platform/observability/container';
+import { DEFAULT_JOB_OPTIONS } from '../../lib/platform/queues/jobs';
+import { getAgendaQueue } from '../../lib/platform/queues/queues';
+import { getRedis } from '../../lib/platform/redis/client';
 import { benchQueuePrefix } from '../support/bench-env';
 import { envInt } from '../support/env';
 import { countClients, openBenchRedis, removeBenchQueues } from '../support/redis-clients';

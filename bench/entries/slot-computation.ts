@@ -1,4 +1,4 @@
-import { computeSlots, toSlotView, type SlotQuery } from '../../lib/availability/slots';
+import { computeSlots, toSlotView, type SlotQuery } from '../../lib/domain/availability/slots';
 import { envInt } from '../support/env';
 import { BENCH_ZONE, HIGH_VOLUME, benchRange, benchTimeOff, bookedAppointments, slotQuery } from '../support/scheduling';
 import { ms, ratio, summarize } from '../support/stats';

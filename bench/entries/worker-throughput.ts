@@ -1,10 +1,10 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { Client } from 'pg';
-import { processCanary } from '../../lib/canary/processor';
-import { getConfig } from '../../lib/config';
-import { DEFAULT_JOB_OPTIONS } from '../../lib/queues/jobs';
-import { QUEUE_NAMES } from '../../lib/queues/names';
+import { processCanary } from '../../lib/jobs/processors/system-canary';
+import { getConfig } from '../../lib/platform/config';
+import { DEFAULT_JOB_OPTIONS } from '../../lib/platform/queues/jobs';
+import { QUEUE_NAMES } from '../../lib/platform/config/queue-names';
 import { benchQueuePrefix } from '../support/bench-env';
 import { startBenchConsumers, type BenchConsumers } from '../support/consumers';
 import { envInt } from '../support/env';
@@ -165,7 +165,7 @@ async function run(): Promise<BenchResult> {
       `Each block: ${blockSize} \`system.canary\` jobs (the agenda queue's default options) added while the queue is paused, ` +
         'then timed from resume to the last completed event; the worker stays up between blocks. ' +
         `${warmup} unmeasured jobs per variant first, then ${blocks} blocks per variant, ABBA. Concurrency ${concurrency} for both.`,
-      'Same business function: both run processCanary (lib/canary/processor.ts: read the canary row, mark it processed). ' +
+      'Same business function: both run processCanary (lib/jobs/processors/system-canary.ts: read the canary row, mark it processed). ' +
         "The product's Worker is built by worker/consumers.ts and runs it through processorFor (worker/dispatch.ts) and the job " +
         "registry (lib/jobs/registry.ts) with the config's lock and stalled settings; the raw one calls it directly with BullMQ's defaults.",
       `Database: both share the bench process's pool (${config.profile} profile, max ${config.db.poolMax}); the worker container's ` +

@@ -8,16 +8,16 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { getConfig } from '../../lib/config';
-import { PrismaClient } from '../../lib/db/generated/client';
-import { httpHandler } from '../../lib/http/handler';
+import { getConfig } from '../../lib/platform/config';
+import { PrismaClient } from '../../lib/platform/db/generated/client';
+import { publicRoute } from '../../lib/http/routes/public';
 import { json } from '../../lib/http/response';
 import { BENCH_CLINIC_ID, BENCH_REDIS_KEY, PER_INVOCATION_APP_NAME } from './fixtures';
 
 /** Connections this handler's clients reported opening (client side; the bench cross-checks the servers). */
 export const perInvocationOpened = { postgres: 0, redis: 0 };
 
-export const perInvocationHandler = httpHandler(async (_event, invocation) => {
+export const perInvocationHandler = publicRoute(async (_event, invocation) => {
   const { db: dbConfig, redis: redisConfig } = getConfig();
   const pool = new Pool({
     connectionString: dbConfig.url,

@@ -1,14 +1,14 @@
-import { getDb } from '../../lib/db/client';
-import { httpHandler } from '../../lib/http/handler';
+import { getDb } from '../../lib/platform/db/client';
+import { publicRoute } from '../../lib/http/routes/public';
 import { json } from '../../lib/http/response';
-import { getRedis } from '../../lib/redis/client';
+import { getRedis } from '../../lib/platform/redis/client';
 import { BENCH_CLINIC_ID, BENCH_REDIS_KEY } from './fixtures';
 
 /**
  * The product's pattern: the container's singletons (one pg Pool under one Prisma client, one
  * ioredis client), opened on the first invocation and reused by every warm one after it.
  */
-export const singletonHandler = httpHandler(async (_event, invocation) => {
+export const singletonHandler = publicRoute(async (_event, invocation) => {
   const db = await getDb();
   const clinic = await db.clinic.findUnique({ where: { id: BENCH_CLINIC_ID }, select: { id: true, name: true } });
   const redis = await getRedis();

@@ -4,7 +4,7 @@
  * Books what each message asks, all at once, and answers with each booking's latency and status.
  */
 import { create } from '../../functions/http/appointments';
-import { closeAll } from '../../lib/lifecycle/close-all';
+import { closeAll } from '../../lib/platform/lifecycle/close-all';
 import { buildContext, buildHttpEvent } from '../../test/support/invoke';
 
 export interface BookerRequest {

@@ -1,4 +1,4 @@
-import type { Config } from '../../lib/config';
+import type { Config } from '../../lib/platform/config';
 
 /**
  * The queue prefix of every bench run (bench/run.ts sets it). The queue entries obliterate their

@@ -1,8 +1,9 @@
 import type { Worker } from 'bullmq';
-import type { Config } from '../../lib/config';
-import { getConfig } from '../../lib/config';
-import { QUEUE_NAMES, type QueueName } from '../../lib/queues/names';
-import { getRedis } from '../../lib/redis/client';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../lib/platform/config';
+import { getConfig } from '../../lib/platform/config';
+import { QUEUE_NAMES, type QueueName } from '../../lib/platform/config/queue-names';
+import { getRedis } from '../../lib/platform/redis/client';
 import { startConsumers, stopConsumers } from '../../worker/consumers';
 
 export interface BenchConsumers {
@@ -36,7 +37,8 @@ export async function startBenchConsumers(opts: {
       concurrency: { ...base.worker.concurrency, ...opts.concurrency },
     },
   };
-  const shared = (await getRedis()).duplicate({
+  // The benchmarks run on one server, whose copy takes single-node options.
+  const shared = ((await getRedis()) as Redis).duplicate({
     connectionName: opts.clientName,
     maxRetriesPerRequest: null,
     commandTimeout: undefined,

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Client } from 'pg';
-import type { Interval, WeeklyInterval } from '../../lib/availability/schedule';
-import { computeSlots, type SlotQuery } from '../../lib/availability/slots';
+import type { Interval, WeeklyInterval } from '../../lib/domain/availability/schedule';
+import { computeSlots, type SlotQuery } from '../../lib/domain/availability/slots';
 
 export const BENCH_ZONE = 'America/Sao_Paulo';
 /** Every clinic a bench entry creates starts with this, so a killed run's leftovers can be found. */
@@ -203,8 +203,8 @@ export async function insertAppointments(pg: Client, ids: { clinicId: string; pr
  * which cascades to professionals, patients, hours, time off and API keys.
  */
 export async function removeBenchClinic(pg: Client, clinicId: string): Promise<{ jobsRemoved: number; redisKeysRemoved: number }> {
-  const { getAgendaQueue } = await import('../../lib/queues/queues');
-  const { getRedis } = await import('../../lib/redis/client');
+  const { getAgendaQueue } = await import('../../lib/platform/queues/queues');
+  const { getRedis } = await import('../../lib/platform/redis/client');
   // One client runs one query at a time: sequential on purpose.
   const appts = await pg.query<{ id: string }>('SELECT id::text FROM appointments WHERE clinic_id = $1', [clinicId]);
   const events = await pg.query<{ id: string }>('SELECT id::text FROM outbox_events WHERE clinic_id = $1', [clinicId]);

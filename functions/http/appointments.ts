@@ -5,68 +5,51 @@ import {
   listAppointments,
   rescheduleAppointment,
   transitionAppointment,
-} from '../../lib/appointments/service';
-import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../../lib/appointments/schemas';
-import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/clinic-handler';
-import { httpRouter } from '../../lib/http/handler';
-import { pathId, queryParams } from '../../lib/http/params';
+} from '../../lib/domain/appointments/service';
+import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../../lib/domain/appointments/schemas';
 import { json } from '../../lib/http/response';
+import { clinicRoute } from '../../lib/http/routes/clinic';
+import { httpRouter } from '../../lib/http/routes/function';
+import { idParam } from '../../lib/platform/validation/common';
 
+/** What the appointment services are scoped by; the API key's id stays at the edge. */
 const scopeOf = (auth: { clinicId: string; timeZone: string }) => ({ clinicId: auth.clinicId, timeZone: auth.timeZone });
 
 /** POST /v1/appointments: books; 201, 409 when the slot is taken, 422 when a rule refuses it. */
-export const create = clinicHandler(async (event, auth) => {
-  const input = parseJsonBody(event, createAppointmentSchema);
-  const appointment = await createAppointment(scopeOf(auth), input);
+export const create = clinicRoute('write', { body: createAppointmentSchema }, async ({ auth, body }) => {
+  const appointment = await createAppointment(scopeOf(auth), body);
   return json(201, appointment, { location: `/v1/appointments/${appointment.id}` });
 });
 
 /** GET /v1/appointments?professionalId=&patientId=&status=&from=&to=&cursor=&limit= */
-export const list = clinicHandler(async (event, auth) => {
-  const q = queryParams(listAppointmentsSchema, event);
-  return json(200, await listAppointments(scopeOf(auth), q));
-});
+export const list = clinicRoute('read', { query: listAppointmentsSchema }, async ({ auth, query }) =>
+  json(200, await listAppointments(scopeOf(auth), query)),
+);
 
 /** GET /v1/appointments/{id}: with its history. */
-export const get = clinicHandler(async (event, auth) => json(200, await getAppointment(scopeOf(auth), pathId(event))));
+export const get = clinicRoute('read', { path: idParam }, async ({ auth, path }) => json(200, await getAppointment(scopeOf(auth), path.id)));
 
 /** POST /v1/appointments/{id}/reschedule {startsAt, durationMinutes?} */
-export const reschedule = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  const input = parseJsonBody(event, rescheduleSchema);
-  return json(200, await rescheduleAppointment(scopeOf(auth), id, input));
-});
+export const reschedule = clinicRoute('write', { path: idParam, body: rescheduleSchema }, async ({ auth, path, body }) =>
+  json(200, await rescheduleAppointment(scopeOf(auth), path.id, body)),
+);
 
 /** POST /v1/appointments/{id}/cancel {reason}: gives the control's session back. */
-export const cancel = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  const { reason } = parseJsonBody(event, cancelSchema);
-  return json(200, await transitionAppointment(scopeOf(auth), id, 'cancelled', reason));
-});
+export const cancel = clinicRoute('write', { path: idParam, body: cancelSchema }, async ({ auth, path, body }) =>
+  json(200, await transitionAppointment(scopeOf(auth), path.id, 'cancelled', body.reason)),
+);
 
-const empty = z.strictObject({});
+/** The transitions without a body still refuse one that is not `{}`. */
+const noBody = { path: idParam, body: z.strictObject({}) };
 
 /** POST /v1/appointments/{id}/confirm */
-export const confirm = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  parseJsonBody(event, empty);
-  return json(200, await transitionAppointment(scopeOf(auth), id, 'confirmed'));
-});
+export const confirm = clinicRoute('write', noBody, async ({ auth, path }) => json(200, await transitionAppointment(scopeOf(auth), path.id, 'confirmed')));
 
 /** POST /v1/appointments/{id}/complete */
-export const complete = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  parseJsonBody(event, empty);
-  return json(200, await transitionAppointment(scopeOf(auth), id, 'completed'));
-});
+export const complete = clinicRoute('write', noBody, async ({ auth, path }) => json(200, await transitionAppointment(scopeOf(auth), path.id, 'completed')));
 
 /** POST /v1/appointments/{id}/no-show */
-export const noShow = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  parseJsonBody(event, empty);
-  return json(200, await transitionAppointment(scopeOf(auth), id, 'no_show'));
-});
+export const noShow = clinicRoute('write', noBody, async ({ auth, path }) => json(200, await transitionAppointment(scopeOf(auth), path.id, 'no_show')));
 
 /** The appointments function: every route of this area, picked by API Gateway route key. */
 export const handler = httpRouter({

@@ -1,13 +1,14 @@
-import { httpHandler, httpRouter } from '../../lib/http/handler';
+import { renderDocsPage } from '../../lib/http/openapi/docs-page';
+import { openApiDocument } from '../../lib/http/openapi/routes';
 import { json } from '../../lib/http/response';
-import { renderDocsPage } from '../../lib/openapi/docs-page';
-import { openApiDocument } from '../../lib/openapi/routes';
+import { httpRouter } from '../../lib/http/routes/function';
+import { publicRoute } from '../../lib/http/routes/public';
 
 /** GET /openapi.json: the API's OpenAPI 3.1 document, generated from the validating schemas. */
-export const document = httpHandler(async () => json(200, openApiDocument(), { 'cache-control': 'public, max-age=300' }));
+export const document = publicRoute(async () => json(200, openApiDocument(), { 'cache-control': 'public, max-age=300' }));
 
 /** GET /docs: a readable reference rendered from the same document. */
-export const docs = httpHandler(async () => ({
+export const docs = publicRoute(async () => ({
   statusCode: 200,
   headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=300' },
   body: renderDocsPage(openApiDocument()),

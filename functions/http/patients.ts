@@ -1,36 +1,55 @@
-import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/clinic-handler';
-import { httpRouter } from '../../lib/http/handler';
-import { pathId, queryParams } from '../../lib/http/params';
+import { consentsForPatient, recordConsent } from '../../lib/domain/consents/service';
+import { recordConsentBody } from '../../lib/domain/consents/schemas';
+import { anonymizePatient } from '../../lib/domain/patients/anonymize';
+import { blockPatient, unblockPatient } from '../../lib/domain/patients/block';
+import { createPatient, deletePatient, getPatient, listPatients, updatePatient } from '../../lib/domain/patients/service';
+import { createPatientBody, listPatientsQuery, updatePatientBody } from '../../lib/domain/patients/schemas';
 import { json, noContent } from '../../lib/http/response';
-import { createPatient, deletePatient, getPatient, listPatients, updatePatient } from '../../lib/scheduling/patients';
-import { createPatientBody, listPatientsQuery, updatePatientBody } from '../../lib/scheduling/schemas';
+import { clinicRoute } from '../../lib/http/routes/clinic';
+import { httpRouter } from '../../lib/http/routes/function';
+import { idParam } from '../../lib/platform/validation/common';
 
+/** The API key that made the request, as the consent records name it. */
+const keyActor = (auth: { apiKeyId: string }) => ({ type: 'api_key' as const, id: auth.apiKeyId });
 
 /** POST /v1/patients */
-export const create = clinicHandler(async (event, auth) =>
-  json(201, await createPatient(auth.clinicId, parseJsonBody(event, createPatientBody))),
-);
+export const create = clinicRoute('write', { body: createPatientBody }, async ({ auth, body }) => json(201, await createPatient(auth.clinicId, body, keyActor(auth))));
 
-/** GET /v1/patients?limit=&cursor=&q=: `{ data, nextCursor }`, oldest first; q matches the name, any case. */
-export const list = clinicHandler(async (event, auth) =>
-  json(200, await listPatients(auth.clinicId, queryParams(listPatientsQuery, event))),
-);
+/** GET /v1/patients?limit=&cursor=&q=&email=: `{ data, nextCursor }`, oldest first; q matches the name, any case; email the address. Blocked and anonymised patients are left out. */
+export const list = clinicRoute('read', { query: listPatientsQuery }, async ({ auth, query }) => json(200, await listPatients(auth.clinicId, query)));
 
-/** GET /v1/patients/{id} */
-export const get = clinicHandler(async (event, auth) => json(200, await getPatient(auth.clinicId, pathId(event))));
+/** GET /v1/patients/{id}: with the current consent per channel; blocked patients too. */
+export const get = clinicRoute('read', { path: idParam }, async ({ auth, path }) => json(200, await getPatient(auth.clinicId, path.id)));
 
 /** PATCH /v1/patients/{id} */
-export const update = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  return json(200, await updatePatient(auth.clinicId, id, parseJsonBody(event, updatePatientBody)));
-});
+export const update = clinicRoute('write', { path: idParam, body: updatePatientBody }, async ({ auth, path, body }) =>
+  json(200, await updatePatient(auth.clinicId, path.id, body, keyActor(auth))),
+);
 
-/** DELETE /v1/patients/{id}: 409 while the patient has appointments. */
-export const remove = clinicHandler(async (event, auth) => {
-  await deletePatient(auth.clinicId, pathId(event));
+/** DELETE /v1/patients/{id}: 409 while the patient has appointments (the message points to anonymize and block). */
+export const remove = clinicRoute('write', { path: idParam }, async ({ auth, path }) => {
+  await deletePatient(auth.clinicId, path.id);
   return noContent();
 });
+
+/** GET /v1/patients/{id}/consents: `{ current, history }`. */
+export const listConsents = clinicRoute('read', { path: idParam }, async ({ auth, path }) => json(200, await consentsForPatient(auth.clinicId, path.id)));
+
+/** POST /v1/patients/{id}/consents: grant or revoke one channel; 422 for legitimate interest. */
+export const addConsent = clinicRoute('write', { path: idParam, body: recordConsentBody }, async ({ auth, path, body }) =>
+  json(201, await recordConsent(auth.clinicId, path.id, body, keyActor(auth))),
+);
+
+/** POST /v1/patients/{id}/anonymize: erase personal data, keep the placeholder; idempotent (200). */
+export const anonymize = clinicRoute('admin', { path: idParam }, async ({ auth, path }) =>
+  json(200, await anonymizePatient({ clinicId: auth.clinicId, timeZone: auth.timeZone }, path.id, keyActor(auth))),
+);
+
+/** POST /v1/patients/{id}/block: keep the data, stop using it (lists, notices, bookings). */
+export const block = clinicRoute('admin', { path: idParam }, async ({ auth, path }) => json(200, await blockPatient(auth.clinicId, path.id)));
+
+/** POST /v1/patients/{id}/unblock */
+export const unblock = clinicRoute('admin', { path: idParam }, async ({ auth, path }) => json(200, await unblockPatient(auth.clinicId, path.id)));
 
 /** The patients function: every route of this area, picked by API Gateway route key. */
 export const handler = httpRouter({
@@ -39,4 +58,9 @@ export const handler = httpRouter({
   'GET /v1/patients/{id}': get,
   'PATCH /v1/patients/{id}': update,
   'DELETE /v1/patients/{id}': remove,
+  'GET /v1/patients/{id}/consents': listConsents,
+  'POST /v1/patients/{id}/consents': addConsent,
+  'POST /v1/patients/{id}/anonymize': anonymize,
+  'POST /v1/patients/{id}/block': block,
+  'POST /v1/patients/{id}/unblock': unblock,
 });

@@ -1,8 +1,11 @@
-import { parseJsonBody } from '../../lib/http/body';
-import { clinicHandler } from '../../lib/http/clinic-handler';
-import { httpRouter } from '../../lib/http/handler';
-import { pathId, pathParams, queryParams } from '../../lib/http/params';
-import { json, noContent } from '../../lib/http/response';
+import {
+  createProfessionalBody,
+  createTimeOffBody,
+  listProfessionalsQuery,
+  timeOffParams,
+  updateProfessionalBody,
+  workingHoursBody,
+} from '../../lib/domain/professionals/schemas';
 import {
   addTimeOff,
   createProfessional,
@@ -13,60 +16,49 @@ import {
   listTimeOff,
   replaceWorkingHours,
   updateProfessional,
-} from '../../lib/scheduling/professionals';
-import {
-  createProfessionalBody,
-  createTimeOffBody,
-  listProfessionalsQuery,
-  timeOffParams,
-  updateProfessionalBody,
-  workingHoursBody,
-} from '../../lib/scheduling/schemas';
-
+} from '../../lib/domain/professionals/service';
+import { json, noContent } from '../../lib/http/response';
+import { clinicRoute } from '../../lib/http/routes/clinic';
+import { httpRouter } from '../../lib/http/routes/function';
+import { idParam } from '../../lib/platform/validation/common';
 
 /** POST /v1/professionals */
-export const create = clinicHandler(async (event, auth) =>
-  json(201, await createProfessional(auth.clinicId, parseJsonBody(event, createProfessionalBody))),
+export const create = clinicRoute('write', { body: createProfessionalBody }, async ({ auth, body }) =>
+  json(201, await createProfessional(auth.clinicId, body)),
 );
 
 /** GET /v1/professionals?limit=&cursor=&active=: `{ data, nextCursor }`, oldest first. */
-export const list = clinicHandler(async (event, auth) =>
-  json(200, await listProfessionals(auth.clinicId, queryParams(listProfessionalsQuery, event))),
+export const list = clinicRoute('read', { query: listProfessionalsQuery }, async ({ auth, query }) =>
+  json(200, await listProfessionals(auth.clinicId, query)),
 );
 
 /** GET /v1/professionals/{id} */
-export const get = clinicHandler(async (event, auth) => json(200, await getProfessional(auth.clinicId, pathId(event))));
+export const get = clinicRoute('read', { path: idParam }, async ({ auth, path }) => json(200, await getProfessional(auth.clinicId, path.id)));
 
 /** PATCH /v1/professionals/{id} */
-export const update = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  return json(200, await updateProfessional(auth.clinicId, id, parseJsonBody(event, updateProfessionalBody)));
-});
-
-/** GET /v1/professionals/{id}/working-hours: `{ timeZone, data: [{ weekday, start, end }] }` */
-export const getHours = clinicHandler(async (event, auth) => json(200, await getWorkingHours(auth.clinicId, pathId(event))));
-
-/** PUT /v1/professionals/{id}/working-hours: body is the whole weekly schedule, an array of intervals. */
-export const putHours = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  return json(200, await replaceWorkingHours(auth.clinicId, id, parseJsonBody(event, workingHoursBody, { expect: 'any' })));
-});
-
-/** POST /v1/professionals/{id}/time-off */
-export const createTimeOff = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  return json(201, await addTimeOff(auth.clinicId, id, parseJsonBody(event, createTimeOffBody)));
-});
-
-/** GET /v1/professionals/{id}/time-off: `{ data }`, earliest first. */
-export const listTimeOffs = clinicHandler(async (event, auth) =>
-  json(200, { data: await listTimeOff(auth.clinicId, pathId(event)) }),
+export const update = clinicRoute('write', { path: idParam, body: updateProfessionalBody }, async ({ auth, path, body }) =>
+  json(200, await updateProfessional(auth.clinicId, path.id, body)),
 );
 
+/** GET /v1/professionals/{id}/working-hours: `{ timeZone, data: [{ weekday, start, end }] }` */
+export const getHours = clinicRoute('read', { path: idParam }, async ({ auth, path }) => json(200, await getWorkingHours(auth.clinicId, path.id)));
+
+/** PUT /v1/professionals/{id}/working-hours: body is the whole weekly schedule, an array of intervals. */
+export const putHours = clinicRoute('write', { path: idParam, body: workingHoursBody, json: { expect: 'any' } }, async ({ auth, path, body }) =>
+  json(200, await replaceWorkingHours(auth.clinicId, path.id, body)),
+);
+
+/** POST /v1/professionals/{id}/time-off */
+export const createTimeOff = clinicRoute('write', { path: idParam, body: createTimeOffBody }, async ({ auth, path, body }) =>
+  json(201, await addTimeOff(auth.clinicId, path.id, body)),
+);
+
+/** GET /v1/professionals/{id}/time-off: `{ data }`, earliest first. */
+export const listTimeOffs = clinicRoute('read', { path: idParam }, async ({ auth, path }) => json(200, { data: await listTimeOff(auth.clinicId, path.id) }));
+
 /** DELETE /v1/professionals/{id}/time-off/{timeOffId} */
-export const removeTimeOff = clinicHandler(async (event, auth) => {
-  const { id, timeOffId } = pathParams(timeOffParams, event);
-  await deleteTimeOff(auth.clinicId, id, timeOffId);
+export const removeTimeOff = clinicRoute('write', { path: timeOffParams }, async ({ auth, path }) => {
+  await deleteTimeOff(auth.clinicId, path.id, path.timeOffId);
   return noContent();
 });
 

@@ -1,8 +1,9 @@
-import { slotsQuery } from '../../lib/availability/query';
-import { getSlots } from '../../lib/availability/service';
-import { clinicHandler } from '../../lib/http/clinic-handler';
-import { pathId, queryParams } from '../../lib/http/params';
+import { slotsQuery } from '../../lib/domain/availability/query';
+import { getSlots } from '../../lib/domain/availability/service';
+import { queryParams } from '../../lib/http/params';
 import { json } from '../../lib/http/response';
+import { clinicRoute } from '../../lib/http/routes/clinic';
+import { idParam } from '../../lib/platform/validation/common';
 
 /**
  * GET /v1/professionals/{id}/slots?from=&to=&duration=: the professional's free slots in the
@@ -10,16 +11,16 @@ import { json } from '../../lib/http/response';
  * passed by (bypass: Redis unavailable, or a change of this professional's agenda not yet
  * published; the slots are computed from PostgreSQL all the same).
  */
-export const handler = clinicHandler(async (event, auth) => {
-  const id = pathId(event);
-  const query = queryParams(slotsQuery(auth.timeZone), event);
+export const handler = clinicRoute('read', { path: idParam }, async ({ auth, path, event }) => {
+  // Read here, not by the middleware: dates without an offset are local times of the caller's clinic.
+  const { from, to, duration } = queryParams(slotsQuery(auth.timeZone), event);
   const { result, cache } = await getSlots({
     clinicId: auth.clinicId,
     timeZone: auth.timeZone,
-    professionalId: id,
-    from: query.from,
-    to: query.to,
-    durationMinutes: query.duration,
+    professionalId: path.id,
+    from,
+    to,
+    durationMinutes: duration,
   });
   return json(200, result, { 'X-Cache': cache });
 });

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { JobInvocation } from '../../lib/jobs/invoke';
 import { JOB_OUTCOME_VERSION, settleJob } from '../../lib/jobs/outcome';
 import { runJob } from '../../lib/jobs/registry';
-import { lambdaHandler } from '../../lib/lambda/handler';
-import { QUEUE_NAMES } from '../../lib/queues/names';
-import { validate } from '../../lib/validation/validate';
+import { lambdaHandler } from '../../lib/platform/lambda/handler';
+import { QUEUE_NAMES } from '../../lib/platform/config/queue-names';
+import { validate } from '../../lib/platform/validation/validate';
 
 const invocationSchema = z.object({
   queue: z.enum(QUEUE_NAMES),

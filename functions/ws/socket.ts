@@ -1,5 +1,5 @@
-import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { lambdaRouter } from '../../lib/lambda/handler';
+import { lambdaRouter } from '../../lib/platform/lambda/handler';
+import type { SocketEvent, SocketResult } from '../../lib/socket/types';
 import { connect, disconnect } from './connection';
 import { handler as message } from './default';
 
@@ -15,7 +15,7 @@ const ROUTE_OF: Record<string, string> = { CONNECT: '$connect', MESSAGE: '$defau
  * function (socket profile: one lazily opened connection, no Redis), so a warm container serves a
  * client's whole session.
  */
-export const handler = lambdaRouter<APIGatewayProxyWebsocketEventV2, { statusCode: number }>(
+export const handler = lambdaRouter<SocketEvent, SocketResult>(
   (event) => ROUTE_OF[event.requestContext.eventType] ?? event.requestContext.eventType,
   { $connect: connect, $disconnect: disconnect, $default: message },
   async () => ({ statusCode: 404 }),

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { getConfig } from '../config';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors/app-error';
-import { validate } from '../validation/validate';
+import { getConfig } from '../platform/config';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../platform/errors/app-error';
+import { validate } from '../platform/validation/validate';
 import { header } from './credentials';
 import type { HttpEvent } from './types';
 
@@ -43,7 +43,7 @@ export function isJsonContentType(value: string): boolean {
   return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
 }
 
-/** Formats a JSON path the way lib/validation/validate.ts names fields (`items.0.name`; root: `body`). */
+/** Formats a JSON path the way lib/platform/validation/validate.ts names fields (`items.0.name`; root: `body`). */
 const fieldName = (path: (string | number)[]) => (path.length > 0 ? path.join('.') : 'body');
 
 /**

@@ -1,11 +1,11 @@
-import { describeError } from '../errors/describe';
-import { negotiateLocale } from '../i18n/messages';
+import { describeError } from '../platform/errors/describe';
+import { negotiateLocale } from '../platform/i18n/messages';
 import type { HttpEvent } from './types';
 import { json, type HttpResult } from './response';
 
 /**
- * Maps any thrown error to its HTTP response (status and body from lib/errors/describe.ts), the
- * message in the language the request's Accept-Language asks for (pt-BR by default).
+ * The one place a thrown error becomes an HTTP answer: status and body from describeError (shared
+ * with the WebSocket edge), the message in the language Accept-Language asks for (pt-BR by default).
  */
 export function errorToResponse(err: unknown, event?: HttpEvent): HttpResult {
   const locale = negotiateLocale(event?.headers?.['accept-language']);

@@ -1,6 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { getLambdaClient } from '../aws/lambda';
-import { getConfig } from '../config';
+import { getLambdaClient } from '../platform/aws/lambda';
+import { getConfig } from '../platform/config';
 import { errorOf, isMarkedOutcome, JOB_OUTCOME_VERSION, JobFunctionError, jobOutcomeSchema } from './outcome';
 import type { JobEnvelope } from './registry';
 

@@ -1,6 +1,6 @@
-import { UnrecoverableError } from './unrecoverable';
+import { UnrecoverableError } from '../platform/queues/unrecoverable';
 import { z } from 'zod';
-import { logger } from '../observability/logger';
+import { logger } from '../platform/observability/logger';
 
 /*
  * The job Lambda's answer, by handshake. A thrown error loses everything but its name and message

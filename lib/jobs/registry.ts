@@ -1,65 +1,47 @@
-import { UnrecoverableError } from './unrecoverable';
-import { processCanary } from '../canary/processor';
-import { scanExpiringControls } from '../controls/expiry';
-import { sweepNoShows } from '../appointments/no-show';
-import { purgeExpired } from '../http/idempotency';
-import { closeKeySockets } from '../realtime/key-sockets';
-import { sweepSockets } from '../realtime/sweep';
-import { processDomainEvent, processOutboxRelay } from '../outbox/processors';
-import { processReminder } from '../reminders/processor';
-import { processNotificationSend } from '../notifications/notifications';
-import { processWebhookDelivery } from '../webhooks/deliver';
-import { scanRenewals } from '../renewals/scan';
-import type { JobData, JobName } from '../queues/jobs';
-import type { QueueName } from '../queues/names';
+import { UnrecoverableError } from '../platform/queues/unrecoverable';
+import { redactError } from '../platform/observability/redact';
+import type { ExecutionMode, Processor } from '../platform/queues/context';
+import type { JobName } from '../platform/queues/jobs';
+import type { QueueName } from '../platform/config/queue-names';
+import { processReminder } from './processors/appointment-reminder';
+import { processNoShowSweep } from './processors/appointments-no-show-sweep';
+import { processControlsExpiryScan } from './processors/controls-expiry-scan';
+import { processDomainEvent } from './processors/domain-event';
+import { processIdempotencyPurge } from './processors/idempotency-purge';
+import { processNotificationSend } from './processors/notification-send';
+import { processOutboxRelay } from './processors/outbox-relay';
+import { processRenewalsScan } from './processors/renewals-scan';
+import { processRetentionPurge } from './processors/retention-purge';
+import { processSocketsCloseForKey } from './processors/sockets-close-for-key';
+import { processSocketsSweep } from './processors/sockets-sweep';
+import { processCanary } from './processors/system-canary';
+import { processWebhookDelivery } from './processors/webhook-deliver';
 
-/** Where a job runs: in the worker container, or inside the job Lambda invoked by the worker. */
-export type ExecutionMode = 'inline' | 'lambda';
-
-/** What a processor sees of a job: ids and metadata, never a BullMQ object, so it runs anywhere. */
-export interface JobContext<Q extends QueueName = QueueName, N extends JobName<Q> = JobName<Q>> {
-  queue: Q;
-  name: N;
-  id: string;
-  data: JobData<Q, N>;
-  /** Attempts that already failed; 0 on the first run. */
-  attemptsMade: number;
-  mode: ExecutionMode;
-  /**
-   * The slot a job scheduler created this job for (epoch ms), the same on every attempt; absent for
-   * jobs added on demand. A periodic pass that works "as of" its slot reads it instead of the clock,
-   * so a retry or a late run does the slot's work rather than the current hour's.
-   */
-  scheduledAt?: number;
-}
-
-export type Processor<Q extends QueueName, N extends JobName<Q>> = (job: JobContext<Q, N>) => Promise<unknown>;
 type Registry = { [Q in QueueName]: { [N in JobName<Q>]: Processor<Q, N> } };
 
 /**
- * Every processor, by queue and job name. The worker container and the job Lambda both run jobs
- * through here, so a queue can move between `inline` and `lambda` without code changes.
- * The type makes a job name declared in lib/queues/jobs.ts without a processor a compile error.
+ * Every processor, by queue and job name: the only place that knows them all. The worker container
+ * and the job Lambda both run jobs through here, so a queue can move between `inline` and `lambda`
+ * without code changes. The type makes a job name declared in lib/platform/queues/jobs.ts without a
+ * processor a compile error.
  */
 const processors: Registry = {
   agenda: {
     'system.canary': processCanary,
     'domain.event': processDomainEvent,
     'outbox.relay': processOutboxRelay,
-    'controls.expiry_scan': () => scanExpiringControls(),
+    'controls.expiry_scan': processControlsExpiryScan,
     'appointment.reminder': processReminder,
-    'appointments.no_show_sweep': () => sweepNoShows(),
-    'idempotency.purge': () => purgeExpired(),
-    'sockets.sweep': () => sweepSockets(),
-    'sockets.close_for_key': closeKeySockets,
+    'appointments.no_show_sweep': processNoShowSweep,
+    // These take batch bounds and a clock for tests, not a job.
+    'idempotency.purge': () => processIdempotencyPurge(),
+    'retention.purge': () => processRetentionPurge(),
+    'sockets.sweep': () => processSocketsSweep(),
+    'sockets.close_for_key': processSocketsCloseForKey,
   },
   webhook: { 'system.canary': processCanary, 'webhook.deliver': processWebhookDelivery },
   notification: { 'system.canary': processCanary, 'notification.send': processNotificationSend },
-  renovacao: {
-    'system.canary': processCanary,
-    'renewals.scan': (job) =>
-      scanRenewals({ localHour: job.data.localHour, ...(job.scheduledAt !== undefined && { now: new Date(job.scheduledAt) }) }),
-  },
+  renovacao: { 'system.canary': processCanary, 'renewals.scan': processRenewalsScan },
 };
 
 /** A job as it arrives from BullMQ or the job Lambda's event: names and data not yet trusted. */
@@ -73,10 +55,19 @@ export interface JobEnvelope {
   scheduledAt?: number;
 }
 
-/** Runs one job. An unknown name is unrecoverable: retrying cannot help. */
+/**
+ * Runs one job. An unknown name is unrecoverable: retrying cannot help. Whatever a processor throws
+ * leaves redacted (message and stack, in place, so an UnrecoverableError stays one): this is where
+ * every job's error starts on its way to BullMQ's failure reason and stack in Redis, the worker's
+ * `job.failed` line, or the job Lambda's answer, whichever runs it.
+ */
 export async function runJob(job: JobEnvelope): Promise<unknown> {
   const byName = processors[job.queue] as Record<string, Processor<QueueName, never> | undefined>;
   const processor = byName[job.name];
   if (!processor) throw new UnrecoverableError(`No processor for job "${job.name}" on queue "${job.queue}"`);
-  return processor(job as never);
+  try {
+    return await processor(job as never);
+  } catch (err) {
+    throw redactError(err);
+  }
 }

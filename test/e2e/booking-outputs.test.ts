@@ -1,5 +1,5 @@
 /**
- * One booking, three outputs (issue #4), through the real processes: `serverless offline` takes
+ * One booking, three outputs, through the real processes: `serverless offline` takes
  * POST /v1/appointments over HTTP, the worker (inline mode, the default) consumes the domain event,
  * and in the same run the test sees
  *  (a) a Standard Webhooks-signed `appointment.created` delivery on a local HTTP receiver,
@@ -17,7 +17,7 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
-import { httpCall } from '../support/http-call';
+import { httpCall, socketUrlFor } from '../support/http-call';
 import { until } from '../support/until';
 
 const ADMIN_SECRET = `outputs-admin-${randomUUID()}`;
@@ -84,9 +84,9 @@ const call = (method: string, path: string, key: string, body?: unknown) => http
 const untilSeen = <T>(what: string, read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 90_000) =>
   until(what, read, ok, { timeoutMs, context: () => `--- worker ---\n${worker?.output().slice(-2000)}\n--- offline ---\n${offline?.output().slice(-2000)}` });
 
-/** Connects with the clinic's key in the Authorization header and subscribes to the whole clinic. */
+/** Connects with a ticket of the clinic's key and subscribes to the whole clinic. */
 async function subscribedSocket(key: string, messages: any[]): Promise<WebSocket> {
-  const ws = new WebSocket(offline!.websocketUrl, { headers: { authorization: `Bearer ${key}` } });
+  const ws = new WebSocket(await socketUrlFor(offline!.httpUrl, offline!.websocketUrl, key));
   ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
   await new Promise((resolve, reject) => {
     ws.once('open', resolve).once('error', reject);

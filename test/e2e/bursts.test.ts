@@ -20,7 +20,7 @@ beforeAll(async () => {
   key = clinic.key;
   professionalId = (await newProfessional(clinic.clinicId)).id;
   patientIds = await Promise.all(Array.from({ length: 5 }, async () => (await newPatient(clinic.clinicId)).id));
-  const { closeAll } = await import('../../lib/lifecycle/close-all');
+  const { closeAll } = await import('../../lib/platform/lifecycle/close-all');
   await closeAll();
 }, 180_000);
 

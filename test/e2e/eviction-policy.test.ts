@@ -1,4 +1,4 @@
-import { get } from '../support/invoke';
+import { getHealth } from '../support/invoke';
 import { startWorker } from '../support/processes';
 import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
 
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
+  await require('../../lib/platform/lifecycle/close-all').closeAll();
   await redis.stop();
 });
 
@@ -26,7 +26,7 @@ describe('Redis eviction policy', () => {
 
   it('/health reports it as degraded with a warning', async () => {
     const { handler } = require('../../functions/http/health');
-    const res = await get(handler, '/health');
+    const res = await getHealth(handler);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('degraded');
     expect(res.body.checks.redis).toMatchObject({ status: 'up', evictionPolicy: 'allkeys-lru', evictionSafe: false });

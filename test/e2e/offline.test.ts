@@ -22,9 +22,11 @@ async function getJson(path: string, init?: RequestInit): Promise<{ status: numb
 }
 
 describe('through serverless-offline', () => {
-  it('serves /health from one warm container', async () => {
-    const first = await getJson('/health');
-    const second = await getJson('/health');
+  it('serves /health from one warm container: {status} to anyone, the report with the admin secret', async () => {
+    const anyone = await getJson('/health');
+    expect(anyone).toEqual({ status: 200, body: { status: 'ok' } });
+    const first = await getJson('/health', { headers: auth });
+    const second = await getJson('/health', { headers: auth });
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(second.body.container.containerId).toBe(first.body.container.containerId);
@@ -57,10 +59,12 @@ describe('through serverless-offline', () => {
   });
 
   it('answers WebSocket pings from a socket-profile container with a lazy pool of one', async () => {
-    // $connect authenticates: a browser passes the clinic's key as ?token= (it cannot set headers).
+    // $connect authenticates a single-use ticket (a browser cannot set headers on a WebSocket).
     const clinic = await getJson('/admin/clinics', { method: 'POST', headers: auth, body: '{"name":"Socket clinic"}' });
     expect(clinic.status).toBe(201);
-    const socket = new WebSocket(`${offline.websocketUrl}?token=${clinic.body.apiKey.key}`);
+    const ticket = await getJson('/v1/realtime/tickets', { method: 'POST', headers: { authorization: `Bearer ${clinic.body.apiKey.key}` } });
+    expect(ticket.status).toBe(201);
+    const socket = new WebSocket(`${offline.websocketUrl}?ticket=${encodeURIComponent(ticket.body.ticket)}`);
     const messages: any[] = [];
     socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));

@@ -1,5 +1,5 @@
 /**
- * Redis stopped mid-run, through the real processes (issue 9): `serverless offline` and the worker
+ * Redis stopped mid-run, through the real processes: `serverless offline` and the worker
  * share a scratch redis-server (persistent, as a production Redis holding BullMQ's queues is; the
  * shared server is never touched). While it is stopped: slots 200 (computed from PostgreSQL), a
  * booking 201 and the same slot 409, each within 3 s and none a Lambda timeout (serverless-offline
@@ -16,7 +16,7 @@ import { startOffline, startWorker, type Offline, type Worker } from '../support
 import { startScratchRedis, type ScratchRedis } from '../support/redis-server';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
-import { httpCall, type HttpAnswer } from '../support/http-call';
+import { httpCall, type HttpAnswer, socketUrlFor } from '../support/http-call';
 import { until } from '../support/until';
 
 const ADMIN_SECRET = `outage-admin-${randomUUID()}`;
@@ -84,7 +84,7 @@ it('slots 200, booking 201 and 409 with Redis stopped; once it is back, each web
   expect(patient.status).toBe(201);
   expect((await call('POST', '/v1/webhooks', key, { url: `${receiver.url}/agenda`, eventTypes: ['appointment.created'] })).status).toBe(201);
   const pushes: { type: string; appointmentId?: string }[] = [];
-  socket = new WebSocket(offline!.websocketUrl, { headers: { authorization: `Bearer ${key}` } });
+  socket = new WebSocket(await socketUrlFor(offline!.httpUrl, offline!.websocketUrl, key));
   socket.on('message', (data) => pushes.push(JSON.parse(data.toString())));
   await new Promise((resolve, reject) => socket!.once('open', resolve).once('error', reject));
   socket.send(JSON.stringify({ action: 'subscribe' }));

@@ -1,5 +1,5 @@
 /**
- * Issue #4: "a control is renewed once, even when the scan runs twice or two workers race". Two
+ * A control is renewed once, even when the scan runs twice or two workers race. Two
  * real worker processes consume the same `renovacao` queue (this file's queue prefix) and each takes
  * one of two `renewals.scan` jobs enqueued at once. Every package of the test clinic is row-locked
  * by the test while the jobs start, so neither scan can get ahead: both reach the same first package
@@ -8,26 +8,26 @@
  */
 import { DateTime } from 'luxon';
 import { Client } from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { newPatient } from '../support/scheduling-fixtures';
 import { startWorker, type Worker } from '../support/processes';
+import { until } from '../support/until';
 
-type ScanResult = import('../../lib/renewals/scan').ScanResult;
+type ScanResult = import('../../lib/domain/session-packages/renewal-scan').ScanResult;
 let lib: {
-  getRenovacaoQueue: typeof import('../../lib/queues/queues').getRenovacaoQueue;
-  getDb: typeof import('../../lib/db/client').getDb;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
+  getRenovacaoQueue: typeof import('../../lib/platform/queues/queues').getRenovacaoQueue;
+  getDb: typeof import('../../lib/platform/db/client').getDb;
+  closeAll: typeof import('../../lib/platform/lifecycle/close-all').closeAll;
 };
 let pg: Client;
 const workers: Worker[] = [];
 
 beforeAll(async () => {
   lib = {
-    getRenovacaoQueue: require('../../lib/queues/queues').getRenovacaoQueue,
-    getDb: require('../../lib/db/client').getDb,
-    closeAll: require('../../lib/lifecycle/close-all').closeAll,
+    getRenovacaoQueue: require('../../lib/platform/queues/queues').getRenovacaoQueue,
+    getDb: require('../../lib/platform/db/client').getDb,
+    closeAll: require('../../lib/platform/lifecycle/close-all').closeAll,
   };
   pg = new Client({ connectionString: TEST_DATABASE_URL });
   await pg.connect();
@@ -52,15 +52,8 @@ function zoneWithTimeLeft(): { zone: string; localHour: number } {
   throw new Error('unreachable: the two zones are 30 minutes apart');
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** How long and how often this file polls. */
+const POLL = { timeoutMs: 90_000, everyMs: 100 };
 
 /** Ids of the jobs a worker reports it completed (its `job.completed` log lines). */
 function completedBy(worker: Worker): string[] {
@@ -122,22 +115,22 @@ it('two worker processes running the pass at once renew (or request) each packag
          SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid IN (SELECT pid FROM waiting) AND query ILIKE '%FOR UPDATE%'`,
         [holderPid],
       );
-      return rows[0]!.n === 2 ? true : undefined;
-    });
+      return rows[0]!.n;
+    }, (n) => n === 2, POLL);
     await holder.query('COMMIT');
   } finally {
     await holder.end();
   }
 
-  const results = await Promise.all(
+  const results = (await Promise.all(
     ids.map((id) =>
       until(`job ${id} to finish`, async () => {
         const job = await queue.getJob(id);
         if (job?.failedReason) throw new Error(`job ${id} failed: ${job.failedReason}`);
         return job?.finishedOn ? (job.returnvalue as ScanResult) : undefined;
-      }),
+      }, (result) => result !== undefined, POLL),
     ),
-  );
+  )) as ScanResult[];
   // One job each, on two different processes.
   expect([completedBy(workers[0]!), completedBy(workers[1]!)].map((done) => done.filter((id) => ids.includes(id)))).toEqual(
     expect.arrayContaining([[ids[0]], [ids[1]]]),

@@ -5,6 +5,7 @@ import { DateTime } from 'luxon';
 import { TEST_REDIS_URL } from '../setup/test-env';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { until } from '../support/until';
 
 /**
  * The whole scheduling flow as a client sees it: real `serverless offline` over real HTTP, from
@@ -79,15 +80,7 @@ async function reminders(appointmentId: string) {
 }
 
 /** Reminders follow each event once the worker processed it, after the response: poll. */
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await read();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    v = await read();
-  }
-  return v;
-}
+const POLL = { timeoutMs: 30_000, everyMs: 100 };
 
 function expectReminderAt(job: Awaited<ReturnType<Queue['getJob']>>, appointmentId: string, offset: number, startsAt: Date) {
   expect(job).toBeDefined();
@@ -170,7 +163,7 @@ describe('scheduling flow through serverless-offline', () => {
     expect(replay.body.id).toBe(id);
 
     // Reminders: one delayed job per offset, due `offset` minutes before the start.
-    const created = await eventually(() => reminders(id), (r) => OFFSETS.every((o) => r[o]));
+    const created = await until('the reminder jobs', () => reminders(id), (r) => OFFSETS.every((o) => r[o]), POLL);
     for (const o of OFFSETS) {
       expectReminderAt(created[o], id, o, new Date(startUtc));
       expect(await created[o]!.getState()).toBe('delayed');
@@ -192,7 +185,7 @@ describe('scheduling flow through serverless-offline', () => {
     expect(one.status).toBe(200);
     const rescheduled = (one.body.history as { action: string; previousStartsAt?: string }[]).find((h) => h.action === 'rescheduled');
     expect(rescheduled).toMatchObject({ previousStartsAt: startUtc });
-    const movedJobs = await eventually(() => reminders(id), (r) => OFFSETS.every((o) => r[o]?.data.startsAt === movedUtc));
+    const movedJobs = await until('the reminders moved', () => reminders(id), (r) => OFFSETS.every((o) => r[o]?.data.startsAt === movedUtc), POLL);
     for (const o of OFFSETS) {
       expectReminderAt(movedJobs[o], id, o, new Date(movedUtc));
       expect(movedJobs[o]!.delay).not.toBe(created[o]!.delay);
@@ -208,7 +201,7 @@ describe('scheduling flow through serverless-offline', () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id, status: 'cancelled', cancelReason: 'paciente pediu' });
     expect((await call('GET', `/v1/controls/${controlId}`, { key })).body).toMatchObject({ sessionsUsed: 0, sessionsRemaining: 3, status: 'active' });
-    const gone = await eventually(() => reminders(id), (r) => OFFSETS.every((o) => !r[o]));
+    const gone = await until('the reminders removed', () => reminders(id), (r) => OFFSETS.every((o) => !r[o]), POLL);
     for (const o of OFFSETS) expect(gone[o]).toBeUndefined();
 
     const movedDay = moved.toISODate()!;

@@ -53,14 +53,14 @@ afterAll(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL').catch(() => undefined)));
   receiver.closeAllConnections();
   await new Promise((ok) => receiver.close(ok));
-  await require('../../lib/lifecycle/close-all').closeAll();
+  await require('../../lib/platform/lifecycle/close-all').closeAll();
 });
 
 it('a delivery whose worker was SIGKILLed mid-request completes after restart, once, with one webhook-id', async () => {
   const fns = require('../../functions/http/webhooks') as typeof import('../../functions/http/webhooks');
-  const { getDb } = require('../../lib/db/client') as typeof import('../../lib/db/client');
-  const { fanOutEvent } = require('../../lib/webhooks/deliver') as typeof import('../../lib/webhooks/deliver');
-  const { getWebhookQueue } = require('../../lib/queues/queues') as typeof import('../../lib/queues/queues');
+  const { getDb } = require('../../lib/platform/db/client') as typeof import('../../lib/platform/db/client');
+  const { fanOutEvent } = require('../../lib/domain/webhooks/fan-out') as typeof import('../../lib/domain/webhooks/fan-out');
+  const { getWebhookQueue } = require('../../lib/platform/queues/queues') as typeof import('../../lib/platform/queues/queues');
 
   const clinic = await newClinic();
   const created = await post(fns.create, '/v1/webhooks', { url: `${base}/hook`, eventTypes: ['*'] }, clinic.auth);

@@ -7,11 +7,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
+import { until } from '../support/until';
 
 // Registration (in this process) and delivery (in the job Lambda) both need loopback allowed.
 process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
@@ -26,9 +26,9 @@ let offline: Offline;
 let worker: Worker | undefined;
 
 const fns = () => require('../../functions/http/webhooks') as typeof import('../../functions/http/webhooks');
-const deliver = () => require('../../lib/webhooks/deliver') as typeof import('../../lib/webhooks/deliver');
-const getDb = () => (require('../../lib/db/client') as typeof import('../../lib/db/client')).getDb();
-const webhookQueue = () => (require('../../lib/queues/queues') as typeof import('../../lib/queues/queues')).getWebhookQueue();
+const deliver = () => require('../../lib/domain/webhooks/fan-out') as typeof import('../../lib/domain/webhooks/fan-out');
+const getDb = () => (require('../../lib/platform/db/client') as typeof import('../../lib/platform/db/client')).getDb();
+const webhookQueue = () => (require('../../lib/platform/queues/queues') as typeof import('../../lib/platform/queues/queues')).getWebhookQueue();
 
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
@@ -51,7 +51,7 @@ afterAll(async () => {
   await offline?.stop('SIGINT').catch(() => undefined);
   receiver.closeAllConnections();
   await new Promise((ok) => receiver.close(ok));
-  await require('../../lib/lifecycle/close-all').closeAll();
+  await require('../../lib/platform/lifecycle/close-all').closeAll();
 });
 
 /** The worker, dispatching the webhook queue to the job Lambda; one for the whole file. */
@@ -73,26 +73,20 @@ async function deliveryTo(path: string) {
   return { endpoint: created.body as { id: string; secret: string }, event, deliveryId: deliveryId! };
 }
 
-/** Polls until `check` returns a value (not undefined), or fails with what was last seen. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${worker?.output().slice(-3000)}`);
-    await sleep(200);
-  }
-}
+/** A wait that times out shows the worker's recent output. */
+const withWorkerLog = { context: () => `${worker?.output().slice(-3000)}` };
 
 it('delivers a signed webhook from inside the job Lambda and records the attempt', async () => {
   const { endpoint, event, deliveryId } = await deliveryTo('/hook');
   const db = await getDb();
   const w = await lambdaWorker();
 
-  const delivery = await until('the delivery', async () => {
-    const d = await db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
-    return d.status === 'pending' ? undefined : d;
-  });
+  const delivery = await until(
+    'the delivery',
+    () => db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } }),
+    (d) => d.status !== 'pending',
+    withWorkerLog,
+  );
   expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200 });
 
   // The receiver got one signed request, verifiable with the endpoint's secret.
@@ -107,9 +101,15 @@ it('delivers a signed webhook from inside the job Lambda and records the attempt
   expect(attempts).toHaveLength(1);
   expect(attempts[0]).toMatchObject({ attemptNo: 1, statusCode: 200 });
 
-  // It ran in the job Lambda, not in the worker: the worker logged the job in lambda mode.
-  const log = w.output();
-  expect(log).toMatch(/"job\.completed"[^\n]*"mode":"lambda"|"mode":"lambda"[^\n]*job\.completed/);
+  // It ran in the job Lambda, not in the worker: the worker logs the job in lambda mode once the
+  // invocation returns, which can be a moment after the Lambda has written the delivery row.
+  const lambdaMode = /"job\.completed"[^\n]*"mode":"lambda"|"mode":"lambda"[^\n]*job\.completed/;
+  const log = await until(
+    'the lambda-mode job.completed log line',
+    () => w.output(),
+    (out) => lambdaMode.test(out),
+    withWorkerLog,
+  );
   expect(log).not.toContain('webhook.delivered');
   expect(offline.output()).toContain('webhook.delivered');
 }, 120_000);
@@ -123,10 +123,15 @@ it("waits the receiver's Retry-After before the next attempt, as inline", async 
 
   // After the failed first attempt the job waits for its retry: BullMQ records the delay the
   // worker's backoff strategy chose from the error it rebuilt out of the job Lambda's result.
-  const job = await until('the delayed retry', async () => {
-    const j = await queue.getJob(deliveryId);
-    return j && (await j.getState()) === 'delayed' ? j : undefined;
-  });
+  const { job } = await until(
+    'the delayed retry',
+    async () => {
+      const j = await queue.getJob(deliveryId);
+      return { job: j!, state: await j?.getState() };
+    },
+    (r) => r.state === 'delayed',
+    withWorkerLog,
+  );
   expect(job.attemptsMade).toBe(1);
   expect(job.failedReason).toBe('receiver answered 503');
   // Retry-After: 7 exactly; the schedule would have said 5 s ± 20 % (4 to 6 s).
@@ -138,10 +143,12 @@ it("waits the receiver's Retry-After before the next attempt, as inline", async 
   expect(pending.nextAttemptAt!.getTime() - pending.attemptLog[0]!.createdAt.getTime()).toBeGreaterThanOrEqual(6_900);
 
   // And the retry runs, no sooner than asked, and delivers.
-  const delivered = await until('the retried delivery', async () => {
-    const d = await db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
-    return d.status === 'pending' ? undefined : d;
-  });
+  const delivered = await until(
+    'the retried delivery',
+    () => db.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } }),
+    (d) => d.status !== 'pending',
+    withWorkerLog,
+  );
   expect(delivered).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
   const [first, second] = received.filter((r) => r.path === '/busy');
   expect(second!.at - first!.at).toBeGreaterThanOrEqual(7_000);
@@ -155,11 +162,15 @@ it('a 410 from the job Lambda fails the job without a retry and disables the end
   await lambdaWorker();
 
   // Done with its first attempt: failed for good, or (wrongly) waiting for a retry.
-  const [job, state] = await until('the first attempt', async () => {
-    const j = await queue.getJob(deliveryId);
-    const s = await j?.getState();
-    return j && (s === 'failed' || s === 'delayed' || s === 'completed') ? ([j, s] as const) : undefined;
-  });
+  const { job, state } = await until(
+    'the first attempt',
+    async () => {
+      const j = await queue.getJob(deliveryId);
+      return { job: j!, state: await j?.getState() };
+    },
+    (r) => r.state === 'failed' || r.state === 'delayed' || r.state === 'completed',
+    withWorkerLog,
+  );
   expect(state).toBe('failed');
   expect(job.attemptsMade).toBe(1); // of WEBHOOK_ATTEMPTS: unrecoverable, so no retry
   expect(job.failedReason).toMatch(/410 Gone/);

@@ -1,27 +1,31 @@
 /**
- * The WebSocket API through serverless-offline: API-key authentication at $connect, subscriptions,
+ * The WebSocket API through serverless-offline: ticket authentication at $connect (minted by
+ * POST /v1/realtime/tickets: single use, short-lived, an API key refused), subscriptions,
  * and pushes from the worker's domain-event processing (appointment.*, slots.changed), including a
  * gone connection (410) being forgotten; in-app notices made while nobody listened reaching the next
  * subscriber once; a revoked key's sockets closed by the worker and refused meanwhile; the worker's
  * periodic sweep of socket rows API Gateway has closed.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { startOffline, startWorker, type Offline, type Worker } from '../support/processes';
+import { until } from '../support/until';
 
 const ADMIN_SECRET = 'websocket-test-admin-secret';
+const TICKET_TTL_S = 5;
 let offline: Offline;
 let worker: Worker;
 
 beforeAll(async () => {
-  offline = await startOffline({ ADMIN_SECRET });
+  offline = await startOffline({ ADMIN_SECRET, REALTIME_TICKET_TTL_S: String(TICKET_TTL_S) });
   worker = await startWorker({ WEBSOCKET_ENDPOINT: offline.websocketUrl.replace('ws', 'http') });
 }, 180_000);
 
 afterAll(async () => {
   await worker?.stop('SIGTERM');
   await offline?.stop('SIGINT');
-  const { closeAll } = await import('../../lib/lifecycle/close-all');
+  const { closeAll } = await import('../../lib/platform/lifecycle/close-all');
   await closeAll();
 });
 
@@ -32,8 +36,6 @@ async function call(method: string, path: string, key: string | null, body?: unk
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Client {
   socket: WebSocket;
@@ -78,13 +80,21 @@ async function open(query = ''): Promise<Client> {
 }
 
 async function connections(clinicId: string) {
-  const { getDb } = await import('../../lib/db/client');
+  const { getDb } = await import('../../lib/platform/db/client');
   return (await getDb()).socketConnection.findMany({ where: { clinicId } });
 }
 
+/** `?ticket=` for a socket of this key's clinic: minted over HTTP, good for one handshake. */
+async function withTicket(key: string): Promise<string> {
+  const minted = await call('POST', '/v1/realtime/tickets', key);
+  expect(minted.status).toBe(201);
+  return `?ticket=${encodeURIComponent(minted.body.ticket)}`;
+}
+
 describe('WebSocket API through serverless-offline', () => {
-  it('refuses a connection without a valid API key', async () => {
+  it('refuses a connection without a valid ticket', async () => {
     await expect(open()).rejects.toThrow(/refused with 401/);
+    await expect(open('?ticket=agt_nope')).rejects.toThrow(/refused with 401/);
     await expect(open('?token=agk_nope_nope')).rejects.toThrow(/refused with 401/);
   });
 
@@ -106,9 +116,9 @@ describe('WebSocket API through serverless-offline', () => {
     const foreignPro = await call('POST', '/v1/professionals', foreign.body.apiKey.key, { name: 'Dr. Alheio', specialty: 'x', defaultDurationMinutes: 30 });
     expect(foreignPro.status).toBe(201);
 
-    const whole = await open(`?token=${encodeURIComponent(key)}`);
-    const mine = await open(`?token=${encodeURIComponent(key)}`);
-    const elsewhere = await open(`?token=${encodeURIComponent(key)}`);
+    const whole = await open(await withTicket(key));
+    const mine = await open(await withTicket(key));
+    const elsewhere = await open(await withTicket(key));
     try {
       expect(await whole.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
       expect(await mine.send({ action: 'subscribe', professionalId: pro.body.id })).toEqual({ type: 'subscribed', scope: pro.body.id });
@@ -118,7 +128,7 @@ describe('WebSocket API through serverless-offline', () => {
       expect((await connections(clinicId)).map((c) => c.scope).sort()).toEqual(['clinic', pro.body.id, other.body.id].sort());
 
       // A row whose socket is gone without a $disconnect: the next push answers 410 and deletes it.
-      const { getDb } = await import('../../lib/db/client');
+      const { getDb } = await import('../../lib/platform/db/client');
       const db = await getDb();
       const ghost = `ghost${randomUUID().slice(0, 8)}=`;
       await db.socketConnection.create({
@@ -181,25 +191,74 @@ async function clinicWithAgenda() {
   return { key, clinicId: clinic.body.clinic.id as string, professionalId: pro.body.id as string, patientId: patient.body.id as string };
 }
 
-const withToken = (key: string) => `?token=${encodeURIComponent(key)}`;
 /** Whether the server closed the socket within the deadline. */
 const closedWithin = (c: Client, ms: number) =>
   Promise.race([c.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value) && Date.now() < deadline) {
-    await sleep(100);
-    value = await read();
-  }
-  return value;
-}
+/** How long and how often this file polls. */
+const POLL = { timeoutMs: 20_000, everyMs: 100 };
+
+describe('socket tickets', () => {
+  it('are minted by any key with read, open one socket of that clinic, and never a second', async () => {
+    const c = await clinicWithAgenda();
+    const reader = await call('POST', '/v1/api-keys', c.key, { name: 'screen', scopes: ['read'] });
+    expect(reader.status).toBe(201);
+    const minted = await call('POST', '/v1/realtime/tickets', reader.body.key);
+    expect(minted.status).toBe(201);
+    expect(minted.body.ticket).toMatch(/^agt_/);
+    expect(new Date(minted.body.expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(TICKET_TTL_S * 1000);
+    const query = `?ticket=${encodeURIComponent(minted.body.ticket)}`;
+    const socket = await open(query);
+    try {
+      expect(await socket.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
+      const rows = await connections(c.clinicId);
+      expect(rows.map((r) => r.apiKeyId)).toEqual([reader.body.id]);
+      // Reused: refused, the open socket unharmed.
+      await expect(open(query)).rejects.toThrow(/refused with 401/);
+      expect(await socket.send({ action: 'ping' })).toMatchObject({ type: 'pong' });
+    } finally {
+      socket.socket.close();
+    }
+    // Only its hash is stored, and the redeemed row is gone.
+    const { getDb } = await import('../../lib/platform/db/client');
+    expect(await (await getDb()).realtimeTicket.count({ where: { apiKeyId: reader.body.id } })).toBe(0);
+  });
+
+  it('refuses an API key in ?token= or as a header, and a ticket as an API key', async () => {
+    const c = await clinicWithAgenda();
+    await expect(open(`?token=${encodeURIComponent(c.key)}`)).rejects.toThrow(/refused with 401/);
+    const socket = new WebSocket(offline.websocketUrl, { headers: { authorization: `Bearer ${c.key}` } });
+    socket.on('error', () => undefined); // the refused handshake, already answered below
+    const refused = await new Promise<number>((resolve) => {
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('open', () => resolve(101));
+    });
+    socket.terminate();
+    expect(refused).toBe(401);
+    const ticket = (await call('POST', '/v1/realtime/tickets', c.key)).body.ticket as string;
+    expect((await call('GET', '/v1/clinic', ticket)).status).toBe(401);
+  });
+
+  it('expire after REALTIME_TICKET_TTL_S', async () => {
+    const c = await clinicWithAgenda();
+    const query = await withTicket(c.key);
+    await sleep(TICKET_TTL_S * 1000 + 500);
+    await expect(open(query)).rejects.toThrow(/refused with 401/);
+  });
+
+  it("die with the key that minted them: a revoked key's unused ticket is refused", async () => {
+    const c = await clinicWithAgenda();
+    const second = await call('POST', '/v1/api-keys', c.key, { name: 'to revoke', scopes: ['read'] });
+    const query = await withTicket(second.body.key);
+    expect((await call('DELETE', `/v1/api-keys/${second.body.id}`, c.key)).status).toBe(204);
+    await expect(open(query)).rejects.toThrow(/refused with 401/);
+  });
+});
 
 describe('in-app notices made while nobody listened', () => {
   it('reach the next subscriber after its "subscribed", once however many subscribe at the same time', async () => {
     const c = await clinicWithAgenda();
-    const { getDb } = await import('../../lib/db/client');
+    const { getDb } = await import('../../lib/platform/db/client');
     const db = await getDb();
     const startsAt = new Date(Date.now() + 4 * 86_400_000);
     startsAt.setUTCMinutes(0, 0, 0);
@@ -207,21 +266,25 @@ describe('in-app notices made while nobody listened', () => {
     expect(booked.status).toBe(201);
     // The worker records the in-app confirmation; no socket is there to take it.
     const notice = await until(
+      'the in-app notice',
       () => db.notification.findFirst({ where: { appointmentId: booked.body.id, channel: 'in_app' } }),
       (n) => n !== null,
+      POLL,
     );
     expect(notice).toMatchObject({ status: 'pending', attempts: 0 });
 
-    const [whole, mine] = [await open(withToken(c.key)), await open(withToken(c.key))];
+    const [whole, mine] = [await open(await withTicket(c.key)), await open(await withTicket(c.key))];
     try {
       whole.socket.send(JSON.stringify({ action: 'subscribe' }));
       mine.socket.send(JSON.stringify({ action: 'subscribe', professionalId: c.professionalId }));
       const expected = { type: 'notification', notificationId: notice!.id, kind: 'confirmation', appointmentId: booked.body.id, controlId: null };
       const isNotice = (m: any) => m.type === 'notification';
-      await until(async () => [...whole.messages, ...mine.messages].some(isNotice), (v) => v);
+      await until('a socket to get the notice', async () => [...whole.messages, ...mine.messages].some(isNotice), (v) => v, POLL);
       const status = await until(
+        'the notice marked sent',
         async () => (await db.notification.findUniqueOrThrow({ where: { id: notice!.id } })).status,
         (v) => v === 'sent',
+        POLL,
       );
       expect(status).toBe('sent');
       await sleep(1_500); // room for a second push, were there one
@@ -241,17 +304,18 @@ describe('revoking an API key', () => {
     const c = await clinicWithAgenda();
     const second = await call('POST', '/v1/api-keys', c.key, { name: 'front desk' });
     expect(second.status).toBe(201);
-    const doomed = await open(withToken(second.body.key));
-    const kept = await open(withToken(c.key));
+    const doomed = await open(await withTicket(second.body.key));
+    const kept = await open(await withTicket(c.key));
     try {
       expect(await doomed.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
       expect(await kept.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
       expect((await call('DELETE', `/v1/api-keys/${second.body.id}`, c.key)).status).toBe(204);
       expect(await closedWithin(doomed, 30_000)).toBe(true);
-      const rows = await until(() => connections(c.clinicId), (r) => r.length === 1);
+      const rows = await until('one socket row left', () => connections(c.clinicId), (r) => r.length === 1, POLL);
       expect(rows).toHaveLength(1);
       expect(rows[0]!.apiKeyId).not.toBe(second.body.id);
-      await expect(open(withToken(second.body.key))).rejects.toThrow(/refused with 401/);
+      // A revoked key mints no ticket, so it opens no socket.
+      expect((await call('POST', '/v1/realtime/tickets', second.body.key)).status).toBe(401);
       // The clinic's other key is untouched.
       expect(await kept.send({ action: 'ping' })).toMatchObject({ type: 'pong' });
     } finally {
@@ -262,15 +326,15 @@ describe('revoking an API key', () => {
   it('refuses and closes a socket whose key was revoked but which is still open', async () => {
     const c = await clinicWithAgenda();
     const second = await call('POST', '/v1/api-keys', c.key, { name: 'tablet' });
-    const socket = await open(withToken(second.body.key));
+    const socket = await open(await withTicket(second.body.key));
     try {
       expect(await socket.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
       // Revoked behind the API's back: no close job, as when the close failed.
-      const { getDb } = await import('../../lib/db/client');
+      const { getDb } = await import('../../lib/platform/db/client');
       await (await getDb()).apiKey.update({ where: { id: second.body.id }, data: { revokedAt: new Date() } });
       expect(await socket.send({ action: 'ping' })).toMatchObject({ type: 'error', code: 'unauthorized' });
       expect(await closedWithin(socket, 20_000)).toBe(true);
-      expect(await until(() => connections(c.clinicId), (r) => r.length === 0)).toEqual([]);
+      expect(await until('no socket row left', () => connections(c.clinicId), (r) => r.length === 0, POLL)).toEqual([]);
     } finally {
       socket.socket.close();
     }
@@ -279,19 +343,20 @@ describe('revoking an API key', () => {
 
 describe('the socket sweep', () => {
   it('runs on the worker every SOCKET_SWEEP_EVERY_MS: idle sockets are closed, rows past 2 h forgotten', async () => {
-    const { getAgendaQueue } = await import('../../lib/queues/queues');
+    const { getAgendaQueue } = await import('../../lib/platform/queues/queues');
     const agenda = await getAgendaQueue();
-    expect(await agenda.getJobScheduler('sockets-sweep')).toMatchObject({ name: 'sockets.sweep', every: 3_600_000 });
+    const hourly = await until('the hourly sweep scheduler', () => agenda.getJobScheduler('sockets-sweep'), (s) => s?.every === 3_600_000, POLL);
+    expect(hourly).toMatchObject({ name: 'sockets.sweep' });
 
     const c = await clinicWithAgenda();
-    const idle = await open(withToken(c.key));
+    const idle = await open(await withTicket(c.key));
     let active: Client | undefined;
     try {
       expect(await idle.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
       const [idleRow] = await connections(c.clinicId);
-      active = await open(withToken(c.key));
+      active = await open(await withTicket(c.key));
       expect(await active.send({ action: 'subscribe' })).toEqual({ type: 'subscribed', scope: 'clinic' });
-      const { getDb } = await import('../../lib/db/client');
+      const { getDb } = await import('../../lib/platform/db/client');
       const db = await getDb();
       // The first socket has said nothing for 16 minutes; a row from 3 hours ago never got its $disconnect.
       await db.socketConnection.update({ where: { connectionId: idleRow!.connectionId }, data: { lastSeenAt: new Date(Date.now() - 16 * 60_000) } });
@@ -302,11 +367,12 @@ describe('the socket sweep', () => {
 
       await worker.stop('SIGTERM');
       worker = await startWorker({ WEBSOCKET_ENDPOINT: offline.websocketUrl.replace('ws', 'http'), SOCKET_SWEEP_EVERY_MS: '1000' });
-      expect(await agenda.getJobScheduler('sockets-sweep')).toMatchObject({ every: 1_000 });
+      // /health answers before the schedulers are upserted, so the new period is polled for.
+      await until('the sweep scheduler at 1 s', () => agenda.getJobScheduler('sockets-sweep'), (s) => s?.every === 1_000, POLL);
 
       // The idle socket is closed for real, both stale rows are gone; the active socket still answers.
       expect(await closedWithin(idle, 30_000)).toBe(true);
-      const rows = await until(() => connections(c.clinicId), (r) => r.length === 1);
+      const rows = await until('one socket row left', () => connections(c.clinicId), (r) => r.length === 1, POLL);
       expect(rows).toHaveLength(1);
       expect([idleRow!.connectionId, expired]).not.toContain(rows[0]!.connectionId);
       expect(await active.send({ action: 'ping' })).toMatchObject({ type: 'pong' });

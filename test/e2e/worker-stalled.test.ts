@@ -17,8 +17,11 @@ process.env.ADMIN_SECRET = ADMIN_SECRET;
 /** Worst case from a forced exit to the job back in the queue: lock expiry, then two checks. */
 const LOCK_MS = 2_000;
 const STALLED_INTERVAL_MS = 1_000;
-/** Long enough that a job cannot finish in the 300 ms drain bound plus the exit. */
-const WORK_MS = 3_000;
+/**
+ * Long enough that a job cannot finish before the first worker is stopped: that happens only once
+ * the second worker is up, and a worker process can take several seconds to start on a busy machine.
+ */
+const WORK_MS = 8_000;
 const FAST = {
   WORKER_CONCURRENCY_AGENDA: '2',
   WORKER_SHUTDOWN_TIMEOUT_MS: '300',
@@ -28,8 +31,8 @@ const FAST = {
 
 type Lib = {
   create: typeof import('../../functions/http/admin').createCanary;
-  getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
+  getAgendaQueue: typeof import('../../lib/platform/queues/queues').getAgendaQueue;
+  closeAll: typeof import('../../lib/platform/lifecycle/close-all').closeAll;
 };
 let lib: Lib;
 const workers: Worker[] = [];
@@ -37,8 +40,8 @@ const workers: Worker[] = [];
 beforeAll(() => {
   lib = {
     create: require('../../functions/http/admin').createCanary,
-    getAgendaQueue: require('../../lib/queues/queues').getAgendaQueue,
-    closeAll: require('../../lib/lifecycle/close-all').closeAll,
+    getAgendaQueue: require('../../lib/platform/queues/queues').getAgendaQueue,
+    closeAll: require('../../lib/platform/lifecycle/close-all').closeAll,
   };
 });
 

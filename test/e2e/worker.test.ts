@@ -12,9 +12,9 @@ const BUNDLED = ['@prisma/client', '@prisma/adapter-pg', 'pg', 'ioredis', 'bullm
 
 type Lib = {
   create: typeof import('../../functions/http/admin').createCanary;
-  getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-  getRedis: typeof import('../../lib/redis/client').getRedis;
+  getAgendaQueue: typeof import('../../lib/platform/queues/queues').getAgendaQueue;
+  closeAll: typeof import('../../lib/platform/lifecycle/close-all').closeAll;
+  getRedis: typeof import('../../lib/platform/redis/client').getRedis;
 };
 let lib: Lib;
 const workers: Worker[] = [];
@@ -22,9 +22,9 @@ const workers: Worker[] = [];
 beforeAll(() => {
   lib = {
     create: require('../../functions/http/admin').createCanary,
-    getAgendaQueue: require('../../lib/queues/queues').getAgendaQueue,
-    closeAll: require('../../lib/lifecycle/close-all').closeAll,
-    getRedis: require('../../lib/redis/client').getRedis,
+    getAgendaQueue: require('../../lib/platform/queues/queues').getAgendaQueue,
+    closeAll: require('../../lib/platform/lifecycle/close-all').closeAll,
+    getRedis: require('../../lib/platform/redis/client').getRedis,
   };
 });
 
@@ -89,7 +89,7 @@ describe('worker container', () => {
     try {
       cpSync(path.join(__dirname, '..', '..', 'dist', 'worker'), dir, { recursive: true });
       // Bull Board's page and assets beside it (test/e2e/dashboard.test.ts serves them from a bundle).
-      expect(readdirSync(dir).sort()).toEqual(['bull-board-ui', 'main.js', 'main.js.map']);
+      expect(readdirSync(dir).sort()).toEqual(['bull-board-ui', 'main.js', 'main.js.map', 'migrate.js', 'migrate.js.map', 'migrations']);
       // Nothing resolvable from there: a dependency the bundle left out would fail to load.
       const resolvable = execFileSync(
         process.execPath,

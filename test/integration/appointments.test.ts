@@ -1,30 +1,24 @@
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
+import { DateTime } from 'luxon';
+import type { JobContext } from '../../lib/platform/queues/context';
 import { newClinic } from '../support/clinic';
 import { eventLib, processPublishedEvents } from '../support/domain-events';
 import { get, invoke, post } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
 
 type Appts = typeof import('../../functions/http/appointments');
-type Controls = typeof import('../../functions/http/controls');
-let appts: Appts;
-let controls: Controls;
-let getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
-let pg: Client;
 
-beforeAll(async () => {
-  appts = require('../../functions/http/appointments');
-  controls = require('../../functions/http/controls');
-  getAgendaQueue = require('../../lib/queues/queues').getAgendaQueue;
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
+const suite = useSuite({
+  modules: {
+    appts: () => import('../../functions/http/appointments'),
+    controls: () => import('../../functions/http/controls'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    reminder: () => import('../../lib/jobs/processors/appointment-reminder'),
+  },
+  pg: true,
+  obliterateQueues: true,
 });
-afterAll(async () => {
-  const queues = require('../../lib/queues/queues') as typeof import('../../lib/queues/queues');
-  for (const q of [queues.getAgendaQueue, queues.getNotificationQueue, queues.getWebhookQueue]) await (await q()).obliterate({ force: true }).catch(() => undefined);
-  await pg.end();
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { appts, controls, queues, reminder } = suite.m;
 
 async function setup(opts: Parameters<typeof newProfessional>[1] = {}) {
   const c = await newClinic();
@@ -73,7 +67,7 @@ describe('appointments', () => {
     expect(one.body.history[2]).toMatchObject({ fromStatus: 'confirmed', toStatus: 'scheduled', previousStartsAt: new Date(startsAt).toISOString() });
 
     expect((await action(appts.complete, id, 'complete', undefined, s.auth)).body.status).toBe('completed');
-    const { rows } = await pg.query('SELECT type FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at', [id]);
+    const { rows } = await suite.pg.query('SELECT type FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at', [id]);
     expect(rows.map((r) => r.type)).toEqual(['appointment.created', 'appointment.confirmed', 'appointment.rescheduled', 'appointment.completed']);
   });
 
@@ -141,14 +135,14 @@ describe('appointments', () => {
     expect(a.status).toBe(201);
     expect(a.body.controlId).toBe(ctl.body.id);
     expect((await getControl(ctl.body.id, s.auth)).body).toMatchObject({ sessionsUsed: 1, sessionsRemaining: 0, status: 'exhausted' });
-    const { rows } = await pg.query('SELECT type FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at, type', [ctl.body.id]);
+    const { rows } = await suite.pg.query('SELECT type FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at, type', [ctl.body.id]);
     expect(rows.map((r) => r.type).sort()).toEqual(['control.consumed', 'control.created', 'control.exhausted']);
 
     const exhausted = await post(appts.create, '/v1/appointments', { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 11), controlId: ctl.body.id }, s.auth);
     expect(exhausted.status).toBe(422);
     expect(exhausted.body.error.details.rule).toBe('control_exhausted');
     // Nothing of the refused booking was written.
-    const count = await pg.query('SELECT count(*)::int AS n FROM appointments WHERE professional_id = $1', [s.pro.id]);
+    const count = await suite.pg.query('SELECT count(*)::int AS n FROM appointments WHERE professional_id = $1', [s.pro.id]);
     expect(count.rows[0].n).toBe(1);
 
     expect((await action(appts.cancel, a.body.id, 'cancel', { reason: 'sick' }, s.auth)).body).toMatchObject({ status: 'cancelled', cancelReason: 'sick' });
@@ -181,7 +175,7 @@ describe('appointments', () => {
 
   it('creates reminders with deterministic ids and delays, moves them on reschedule, removes them on cancel (from the events, in the worker)', async () => {
     const s = await setup();
-    const queue = await getAgendaQueue();
+    const queue = await queues.getAgendaQueue();
     const startsAt = localAt(3, 10);
     const before = Date.now();
     const a = await post(appts.create, '/v1/appointments', { professionalId: s.pro.id, patientId: s.patient.id, startsAt }, s.auth);
@@ -221,10 +215,10 @@ describe('appointments', () => {
 
   it('skips offsets already past, and the reminder processor re-checks the appointment', async () => {
     const s = await setup();
-    const queue = await getAgendaQueue();
+    const queue = await queues.getAgendaQueue();
     // Tomorrow-ish: within 24 h only the 2 h reminder is still ahead.
     const soon = new Date(Date.now() + 5 * 3600_000);
-    const local = require('luxon').DateTime.fromJSDate(soon).setZone('America/Sao_Paulo');
+    const local = DateTime.fromJSDate(soon).setZone('America/Sao_Paulo');
     if (local.hour < 8 || local.hour >= 19) return; // outside the fixture's working hours at this time of day
     const startsAt = local.set({ second: 0, millisecond: 0 }).toISO();
     const a = await post(appts.create, '/v1/appointments', { professionalId: s.pro.id, patientId: s.patient.id, startsAt }, s.auth);
@@ -235,11 +229,11 @@ describe('appointments', () => {
   });
 
   it('reminder processor: due when current, skipped when moved, cancelled or missing', async () => {
-    const { processReminder } = require('../../lib/reminders/processor');
+    const { processReminder } = reminder;
     const s = await setup();
     const startsAt = localAt(3, 10);
     const a = await post(appts.create, '/v1/appointments', { professionalId: s.pro.id, patientId: s.patient.id, startsAt }, s.auth);
-    const job = (data: object) => ({ queue: 'agenda', name: 'appointment.reminder', id: 'x', attemptsMade: 0, mode: 'inline', data });
+    const job = (data: JobContext<'agenda', 'appointment.reminder'>['data']): JobContext<'agenda', 'appointment.reminder'> => ({ queue: 'agenda', name: 'appointment.reminder', id: 'x', attemptsMade: 0, mode: 'inline', data });
     const iso = new Date(startsAt).toISOString();
     expect(await processReminder(job({ appointmentId: a.body.id, offsetMinutes: 120, startsAt: iso }))).toMatchObject({ due: true });
     expect(await processReminder(job({ appointmentId: a.body.id, offsetMinutes: 120, startsAt: new Date(Date.now() + 1e9).toISOString() }))).toMatchObject({ skipped: 'moved' });

@@ -3,13 +3,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
 import yaml from 'js-yaml';
-import type { RouteDoc } from '../../lib/openapi/document';
+import type { RouteDoc } from '../../lib/http/openapi/document';
+import { ROUTES as ALL_ROUTES } from '../../lib/http/openapi/routes';
 import { newClinic } from '../support/clinic';
 import { buildContext, buildHttpEvent, invoke, type HttpLambdaHandler } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
 
 /**
- * A corpus of bad inputs against every HTTP route of lib/openapi/routes.ts, invoked in process with
+ * A corpus of bad inputs against every HTTP route of lib/http/openapi/routes.ts, invoked in process with
  * the function serverless.yml wires it to. Whatever the input: never a 5xx; every 4xx is JSON
  * `{ error: { code, message } }`; a 400 about a field names that field in `details`.
  *
@@ -18,9 +20,22 @@ import { localAt, newPatient, newProfessional } from '../support/scheduling-fixt
  * are collected per route and reported together, with the input that caused them.
  */
 
-// The admin routes are closed without a secret; read once by lib/config on first use.
+// The admin routes are closed without a secret; read once by lib/platform/config on first use.
 const ADMIN_SECRET = `corpus-admin-${randomUUID()}`;
-process.env.ADMIN_SECRET = ADMIN_SECRET;
+
+const { appts, controls, pros, keys, adminFns, webhooks } = useSuite({
+  // No DNS here: webhook endpoints point at loopback, allowed for this file only.
+  env: { ADMIN_SECRET, WEBHOOKS_ALLOW_LOOPBACK: 'true' },
+  modules: {
+    appts: () => import('../../functions/http/appointments'),
+    controls: () => import('../../functions/http/controls'),
+    pros: () => import('../../functions/http/professionals'),
+    keys: () => import('../../functions/http/clinic'),
+    adminFns: () => import('../../functions/http/admin'),
+    webhooks: () => import('../../functions/http/webhooks'),
+  },
+  obliterateQueues: true,
+}).m;
 
 const ROOT = path.join(__dirname, '..', '..');
 const KIB = 1024;
@@ -46,7 +61,10 @@ function handlerPaths(): Map<string, string> {
   return out;
 }
 
-/** The function's handler, as Lambda calls it: it routes by the event's route key. */
+/**
+ * The function's handler, as Lambda calls it: it routes by the event's route key. Loaded by the
+ * path serverless.yml names (that wiring is what the file checks), in the suite's module registry.
+ */
 function loadHandler(source: string): HttpLambdaHandler {
   const fn = require(path.join(ROOT, source)).handler;
   if (typeof fn !== 'function') throw new Error(`${source} exports no handler`);
@@ -410,8 +428,6 @@ function dateTimeCases(base: Record<string, unknown>, field: string): Case[] {
 // The test
 // ---------------------------------------------------------------------------------------------
 
-// No DNS here: webhook endpoints point at loopback, allowed for this file only.
-process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
 const WEBHOOK_URL = 'http://127.0.0.1:9/agenda-hook';
 
 interface World {
@@ -422,6 +438,7 @@ interface World {
   patientId: string;
   apptId: string;
   controlId: string;
+  sparePatientId: string;
   timeOffId: string;
   spareKeyId: string;
   canaryId: string;
@@ -435,10 +452,9 @@ let routes: { route: RouteDoc; routeKey: string; handler: HttpLambdaHandler }[];
 const unmapped: string[] = [];
 
 beforeAll(async () => {
-  const { ROUTES } = require('../../lib/openapi/routes') as typeof import('../../lib/openapi/routes');
   const paths = handlerPaths();
   routes = [];
-  for (const route of ROUTES) {
+  for (const route of ALL_ROUTES) {
     const routeKey = `${route.method.toUpperCase()} ${route.path}`;
     const hp = paths.get(routeKey);
     if (!hp) {
@@ -451,12 +467,8 @@ beforeAll(async () => {
   const c = await newClinic();
   const pro = await newProfessional(c.clinicId);
   const patient = await newPatient(c.clinicId);
+  const sparePatient = await newPatient(c.clinicId);
   const auth = c.auth.headers.authorization;
-  const appts = require('../../functions/http/appointments');
-  const controls = require('../../functions/http/controls');
-  const pros = require('../../functions/http/professionals');
-  const keys = require('../../functions/http/clinic');
-  const adminFns = require('../../functions/http/admin');
   const ctl = await invoke(controls.create, { method: 'POST', path: '/v1/controls', headers: c.auth.headers, body: { patientId: patient.id, sessionsTotal: 5, validUntil: localAt(30, 12).slice(0, 10) } });
   expect(ctl.status).toBe(201);
   const appt = await invoke(appts.create, { method: 'POST', path: '/v1/appointments', headers: c.auth.headers, body: { professionalId: pro.id, patientId: patient.id, startsAt: localAt(3, 10), controlId: ctl.body.id } });
@@ -474,7 +486,6 @@ beforeAll(async () => {
   const admin = `Bearer ${ADMIN_SECRET}`;
   const canary = await invoke(adminFns.createCanary, { method: 'POST', path: '/admin/canaries', headers: { authorization: admin }, body: { queue: 'agenda' } });
   expect(canary.status).toBe(202);
-  const webhooks = require('../../functions/http/webhooks');
   const hook = await invoke(webhooks.create, { method: 'POST', path: '/v1/webhooks', headers: c.auth.headers, body: { url: WEBHOOK_URL, eventTypes: ['*'] } });
   expect(hook.status).toBe(201);
 
@@ -488,6 +499,7 @@ beforeAll(async () => {
     clinicId: c.clinicId,
     proId: pro.id,
     patientId: patient.id,
+    sparePatientId: sparePatient.id,
     apptId: appt.body.id,
     controlId: ctl.body.id,
     timeOffId: off.body.id,
@@ -499,18 +511,14 @@ beforeAll(async () => {
   };
 });
 
-afterAll(async () => {
-  const { getAgendaQueue } = require('../../lib/queues/queues') as typeof import('../../lib/queues/queues');
-  await (await getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
-
 /** Real path parameters for a route. */
 function paramsFor(routePath: string): Record<string, string> {
   if (routePath.startsWith('/admin/canaries/')) return { id: world.canaryId };
   if (routePath.startsWith('/v1/api-keys/')) return { id: world.spareKeyId };
   if (routePath.startsWith('/v1/professionals/{id}/time-off/')) return { id: world.proId, timeOffId: world.timeOffId };
   if (routePath.startsWith('/v1/professionals/')) return { id: world.proId };
+  // Anonymising or blocking the world's patient would refuse the bookings later routes make.
+  if (/^\/v1\/patients\/\{id\}\/(anonymize|block|unblock)$/.test(routePath)) return { id: world.sparePatientId };
   if (routePath.startsWith('/v1/patients/')) return { id: world.patientId };
   if (routePath.startsWith('/v1/appointments/')) return { id: world.apptId };
   if (routePath.startsWith('/v1/controls/')) return { id: world.controlId };
@@ -530,7 +538,7 @@ function validBody(routeKey: string): unknown {
     case 'POST /v1/api-keys':
       return { name: 'corpus key' };
     case 'PATCH /v1/clinic':
-      return { name: 'Corpus clinic', reminderOffsetsMinutes: [1440, 120], autoNoShowAfterMinutes: 30 };
+      return { name: 'Corpus clinic', reminderOffsetsMinutes: [1440, 120], autoNoShowAfterMinutes: 30, retention: { notificationsDays: 400 } };
     case 'POST /v1/professionals':
     case 'PATCH /v1/professionals/{id}':
       return { name: 'Dr. Corpus', specialty: 'cardiology', defaultDurationMinutes: 30, bufferBeforeMinutes: 0, bufferAfterMinutes: 0, slotStepMinutes: 15, active: true };
@@ -541,6 +549,8 @@ function validBody(routeKey: string): unknown {
     case 'POST /v1/patients':
     case 'PATCH /v1/patients/{id}':
       return { name: 'Paciente Corpus', email: 'c@example.com', phone: '+5511912345678', birthDate: '1990-05-01', locale: 'pt-BR', notifyEmail: true, notifyInApp: false };
+    case 'POST /v1/patients/{id}/consents':
+      return { channel: 'whatsapp', status: 'granted', basis: 'consent', source: 'patient' };
     case 'POST /v1/appointments':
       return { professionalId: world.proId, patientId: world.patientId, startsAt: localAt(6, 9), durationMinutes: 30, controlId: world.controlId, notes: 'n' };
     case 'POST /v1/appointments/{id}/reschedule':
@@ -581,11 +591,28 @@ function specificCases(routeKey: string, base: any): Case[] {
         b({ reminderOffsetsMinutes: [5, 10, 15, 20, 25, 30] }, 'reminderOffsetsMinutes', 'six offsets'),
         b({ reminderOffsetsMinutes: ['60'] }, 'reminderOffsetsMinutes', 'offset as string'),
       ];
+    case 'PATCH /v1/clinic':
+      return [
+        b({ retention: { outboxEventsDays: 0 } }, 'retention.outboxEventsDays', 'retention below its minimum'),
+        b({ retention: { auditEventsDays: 30 } }, 'retention.auditEventsDays', 'audit kept under 6 months'),
+        b({ retention: { notificationsDays: 3_651 } }, 'retention.notificationsDays', 'retention above its maximum'),
+        b({ retention: { notificationsDays: 1.5 } }, 'retention.notificationsDays', 'fractional days'),
+        b({ retention: { notificationsDays: '30' } }, 'retention.notificationsDays', 'days as a string'),
+        b({ retention: { forever: 1 } }, 'retention', 'unknown retention key'),
+        b({ retention: {} }, 'retention', 'empty retention'),
+      ];
     case 'POST /admin/canaries':
       return [
         b({ queue: 'nope' }, 'queue', 'unknown queue'),
         b({ workMs: 60_001 }, 'workMs', 'too much work'),
         b({ workMs: -1 }, 'workMs', 'negative work'),
+      ];
+    case 'POST /v1/patients/{id}/consents':
+      return [
+        b({ basis: 'legitimate_interest' }, 'basis', 'legitimate interest for health data', 422),
+        b({ basis: undefined }, 'basis', 'a grant without a basis'),
+        b({ channel: 'sms' }, 'channel', 'unknown channel'),
+        b({ status: 'maybe' }, 'status', 'unknown status'),
       ];
     case 'POST /v1/professionals':
     case 'PATCH /v1/professionals/{id}':
@@ -764,7 +791,6 @@ function casesFor(routeKey: string, route: RouteDoc): Case[] {
   return cases;
 }
 
-const { ROUTES: ALL_ROUTES } = require('../../lib/openapi/routes') as typeof import('../../lib/openapi/routes');
 let totalSent = 0;
 
 describe('bad-input corpus: no 5xx, JSON errors naming the field', () => {

@@ -1,14 +1,9 @@
 import { newClinic } from '../support/clinic';
 import { get, post } from '../support/invoke';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
 
-let controls: typeof import('../../functions/http/controls');
-beforeAll(() => {
-  controls = require('../../functions/http/controls');
-});
-afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { controls } = useSuite({ modules: { controls: () => import('../../functions/http/controls') } }).m;
 
 describe('controls (session packages)', () => {
   it('creates, gets and lists by patient, with sessions used and remaining', async () => {

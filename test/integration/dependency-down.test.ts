@@ -5,62 +5,65 @@
  * comes back, in the same container (module registry), without a restart.
  */
 import { randomInt } from 'node:crypto';
-import { Client } from 'pg';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
-import { get, post, type InvokeResult } from '../support/invoke';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_REDIS_URL } from '../setup/test-env';
+import { post, type InvokeResult, getHealth } from '../support/invoke';
+import { useSuite } from '../support/suite';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const BOUND_MS = 3_000;
 const ADMIN_SECRET = 'dependency-down-test-secret-0123456789';
 const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
 
-type Container = {
-  health: typeof import('../../functions/http/health').handler;
-  createCanary: typeof import('../../functions/http/admin').createCanary;
-  getQueueByName: typeof import('../../lib/queues/queues').getQueueByName;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-  getConfig: typeof import('../../lib/config').getConfig;
-};
+let proxy: TcpProxy;
+const createdCanaryIds: string[] = [];
 
-/** A fresh module registry: a new simulated Lambda container reading the current env. */
-async function loadContainer(): Promise<Container> {
-  jest.resetModules();
+// Declared before the suite so it runs before the suite's cleanup, while its client is open.
+afterAll(async () => {
+  if (createdCanaryIds.length > 0) {
+    await suite.pg.query('DELETE FROM canary_runs WHERE id = ANY($1::uuid[])', [createdCanaryIds]);
+  }
+});
+
+const suite = useSuite({
+  // REDIS_URL points at the proxy once it listens (set below); each block loads its own container.
+  env: { AGENDA_PROFILE: 'api', ADMIN_SECRET, REDIS_URL: TEST_REDIS_URL },
+  modules: {
+    health: () => import('../../functions/http/health'),
+    admin: () => import('../../functions/http/admin'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    config: () => import('../../lib/platform/config'),
+    lifecycle: () => import('../../lib/platform/lifecycle/close-all'),
+  },
+  pg: true,
+});
+
+/** A new simulated Lambda container reading the current env. */
+async function loadContainer() {
+  const { health, admin, queues, config, lifecycle } = await suite.reload();
   return {
-    health: (await import('../../functions/http/health')).handler,
-    createCanary: (await import('../../functions/http/admin')).createCanary,
-    getQueueByName: (await import('../../lib/queues/queues')).getQueueByName,
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-    getConfig: (await import('../../lib/config')).getConfig,
+    health: health.handler,
+    createCanary: admin.createCanary,
+    getQueueByName: queues.getQueueByName,
+    closeAll: lifecycle.closeAll,
+    getConfig: config.getConfig,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let proxy: TcpProxy;
-let pgObserver: Client;
-const createdCanaryIds: string[] = [];
+type Container = Awaited<ReturnType<typeof loadContainer>>;
 
 beforeAll(async () => {
   const target = new URL(TEST_REDIS_URL);
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-  process.env.AGENDA_PROFILE = 'api';
   process.env.REDIS_URL = proxy.urlFor(TEST_REDIS_URL);
-  process.env.ADMIN_SECRET = ADMIN_SECRET;
-  pgObserver = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'agenda-test-observer' });
-  await pgObserver.connect();
 });
 
 afterAll(async () => {
-  if (createdCanaryIds.length > 0) {
-    await pgObserver.query('DELETE FROM canary_runs WHERE id = ANY($1::uuid[])', [createdCanaryIds]);
-  }
-  await pgObserver?.end();
   await proxy?.close();
 });
 
 /** Rows with this (test-unique) work_ms: what a request left in canary_runs. */
 async function canaryRows(workMs: number): Promise<{ id: string }[]> {
-  const { rows } = await pgObserver.query<{ id: string }>('SELECT id FROM canary_runs WHERE work_ms = $1', [workMs]);
+  const { rows } = await suite.pg.query<{ id: string }>('SELECT id FROM canary_runs WHERE work_ms = $1', [workMs]);
   return rows;
 }
 
@@ -118,7 +121,7 @@ async function healthOnceBack(c: Container) {
   const upAt = Date.now();
   const limit = c.getConfig().redis.downRetryAfterMs + BOUND_MS;
   for (;;) {
-    const health = await timed(() => get(c.health, '/health'));
+    const health = await timed(() => getHealth(c.health));
     expect(health.measuredMs).toBeLessThan(BOUND_MS);
     if (health.status === 200 || Date.now() - upAt > limit) return { ...health, backAfterMs: Date.now() - upAt };
     await sleep(100);
@@ -144,7 +147,7 @@ describe('warm container: Redis goes away, then comes back', () => {
   afterAll(() => retire(c));
 
   it('is healthy and enqueues before the fault', async () => {
-    expect((await get(c.health, '/health')).status).toBe(200);
+    expect((await getHealth(c.health)).status).toBe(200);
     const workMs = uniqueWorkMs();
     await expectCanaryQueued(c, await post(c.createCanary, '/admin/canaries', { queue: 'agenda', workMs }, { headers: auth }), workMs);
   });
@@ -152,7 +155,7 @@ describe('warm container: Redis goes away, then comes back', () => {
   it('answers 503 within 3 s while Redis is down, and writes no canary row', async () => {
     await proxy.down();
 
-    const health = await timed(() => get(c.health, '/health'));
+    const health = await timed(() => getHealth(c.health));
     expectRedisDown503(health);
     expect(health.body.checks.database.status).toBe('up');
 
@@ -166,7 +169,7 @@ describe('warm container: Redis goes away, then comes back', () => {
     const downSince = Date.now();
     const timings: number[] = [health.measuredMs, canary.measuredMs];
     while (Date.now() - downSince < 8_500) {
-      const h = await timed(() => get(c.health, '/health'));
+      const h = await timed(() => getHealth(c.health));
       expectRedisDown503(h);
       timings.push(h.measuredMs);
       const w = uniqueWorkMs();
@@ -205,7 +208,7 @@ describe('cold container: Redis already down at the first invocation', () => {
   afterAll(() => retire(c));
 
   it('answers 503 within 3 s and fails before writing anything', async () => {
-    const health = await timed(() => get(c.health, '/health'));
+    const health = await timed(() => getHealth(c.health));
     expectRedisDown503(health);
     expect(health.body.invocation.coldStart).toBe(true);
 
@@ -236,18 +239,18 @@ describe('warm container: the network silently drops the Redis socket (blackhole
   afterAll(() => retire(c));
 
   it('drops the dead socket after the command bound, reconnects and answers 200 within 3 s', async () => {
-    expect((await get(c.health, '/health')).status).toBe(200);
+    expect((await getHealth(c.health)).status).toBe(200);
     await proxy.blackhole();
     await proxy.up(); // new connections work again; the existing one stays dead
 
     // The first command gets no reply: after REDIS_COMMAND_TIMEOUT_MS the socket is destroyed,
     // the client reconnects through the healed network and the idempotent reads run once more.
-    const during = await timed(() => get(c.health, '/health'));
+    const during = await timed(() => getHealth(c.health));
     expect(during.status).toBe(200);
     expect(during.measuredMs).toBeGreaterThanOrEqual(900); // it did wait out one command timeout
     expect(during.measuredMs).toBeLessThan(BOUND_MS);
 
-    const after = await timed(() => get(c.health, '/health'));
+    const after = await timed(() => getHealth(c.health));
     expect(after.status).toBe(200);
     expect(after.measuredMs).toBeLessThan(1_000);
     const workMs = uniqueWorkMs();

@@ -5,12 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import { childEnv } from '../support/processes';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -18,7 +17,9 @@ const root = path.join(__dirname, '..', '..');
 // spread them over 25 containers with a pool of 2 each): give it a pool and a wait to match, so the
 // race is decided by PostgreSQL's constraint, not by waiting for a pooled connection.
 const POOL_ENV = { AGENDA_PROFILE: 'api', DB_POOL_MAX: '5', DB_CONNECT_TIMEOUT_MS: '10000' };
-Object.assign(process.env, POOL_ENV);
+
+const suite = useSuite({ env: POOL_ENV, modules: { appts: () => import('../../functions/http/appointments') }, pg: true });
+const { appts } = suite.m;
 
 function runChild(arg: object): Promise<number[]> {
   return new Promise((resolve, reject) => {
@@ -39,15 +40,11 @@ function runChild(arg: object): Promise<number[]> {
   });
 }
 
-afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
-
 it('50 concurrent bookings of one slot from two processes: exactly one 201, 49 Ã— 409', async () => {
   const c = await newClinic();
   const pro = await newProfessional(c.clinicId, { bufferAfterMinutes: 5 });
   const patients = await Promise.all(Array.from({ length: 5 }, () => newPatient(c.clinicId)));
-  const { create } = require('../../functions/http/appointments');
+  const { create } = appts;
   const startsAt = localAt(4, 14);
   const body = (i: number) => ({ professionalId: pro.id, patientId: patients[i % 5]!.id, startsAt });
   // Warm this process's container first, as the child warms its own: the race is then on the booking.
@@ -65,17 +62,11 @@ it('50 concurrent bookings of one slot from two processes: exactly one 201, 49 Ã
   expect(count(409)).toBe(49);
   for (const r of local.filter((x) => x.status === 409)) expect(r.body.error).toMatchObject({ code: 'conflict', details: { reason: 'slot_taken' } });
 
-  const pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
-  try {
-    const rows = await pg.query('SELECT count(*)::int AS n FROM appointments WHERE professional_id = $1', [pro.id]);
-    expect(rows.rows[0].n).toBe(1);
-    const events = await pg.query(
-      `SELECT count(*)::int AS n FROM outbox_events WHERE type = 'appointment.created' AND payload->>'professionalId' = $1`,
-      [pro.id],
-    );
-    expect(events.rows[0].n).toBe(1); // the 49 refused bookings wrote no event
-  } finally {
-    await pg.end();
-  }
+  const rows = await suite.pg.query('SELECT count(*)::int AS n FROM appointments WHERE professional_id = $1', [pro.id]);
+  expect(rows.rows[0].n).toBe(1);
+  const events = await suite.pg.query(
+    `SELECT count(*)::int AS n FROM outbox_events WHERE type = 'appointment.created' AND payload->>'professionalId' = $1`,
+    [pro.id],
+  );
+  expect(events.rows[0].n).toBe(1); // the 49 refused bookings wrote no event
 });

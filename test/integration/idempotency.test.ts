@@ -12,22 +12,22 @@ import type { HttpResult } from '../../lib/http/response';
 process.env.RATE_LIMIT_POINTS = '100000'; // this file is about idempotency, not the rate budget
 
 type ApiKeys = typeof import('../../functions/http/clinic');
-type Handler = typeof import('../../lib/http/clinic-handler');
+type Routes = typeof import('../../lib/http/routes/clinic');
 let fns: ApiKeys;
-let clinicHandler: Handler['clinicHandler'];
+let clinicRoute: Routes['clinicRoute'];
 let json: typeof import('../../lib/http/response').json;
 let pg: Client;
 
 beforeAll(async () => {
   fns = require('../../functions/http/clinic');
-  clinicHandler = require('../../lib/http/clinic-handler').clinicHandler;
+  clinicRoute = require('../../lib/http/routes/clinic').clinicRoute;
   json = require('../../lib/http/response').json;
   pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL, application_name: 'agenda-test-idempotency' });
   await pg.connect();
 });
 afterAll(async () => {
   await pg?.end();
-  await require('../../lib/lifecycle/close-all').closeAll();
+  await require('../../lib/platform/lifecycle/close-all').closeAll();
 });
 
 const keyCount = async (clinicId: string) =>
@@ -36,10 +36,10 @@ const idemRows = async (clinicId: string, key: string) =>
   (await pg.query('SELECT status_code, completed_at, expires_at, created_at FROM idempotency_keys WHERE clinic_id = $1 AND key = $2', [clinicId, key])).rows;
 const withKey = (auth: { headers: Record<string, string> }, key: string) => ({ headers: { ...auth.headers, 'idempotency-key': key } });
 
-/** A /v1 route built on clinicHandler whose behaviour and call count the test controls. */
+/** A /v1 route built on clinicRoute whose behaviour and call count the test controls. */
 function scriptedRoute(script: (call: number) => Promise<HttpResult> | HttpResult) {
   let calls = 0;
-  const handler = clinicHandler(async () => script(++calls));
+  const handler = clinicRoute('write', async () => script(++calls));
   return { handler, calls: () => calls };
 }
 
@@ -213,8 +213,8 @@ describe('Idempotency-Key on POST /v1', () => {
       `INSERT INTO idempotency_keys (clinic_id, key, method, path, request_hash, expires_at) VALUES ($1, 'live', 'POST', '/v1/x', repeat('0', 64), now() + interval '1 hour')`,
       [clinic.clinicId],
     );
-    const { purgeExpired } = require('../../lib/http/idempotency') as typeof import('../../lib/http/idempotency');
-    expect(await purgeExpired(3)).toEqual({ deleted: 7 }); // three batches: 3 + 3 + 1
+    const { processIdempotencyPurge } = require('../../lib/jobs/processors/idempotency-purge') as typeof import('../../lib/jobs/processors/idempotency-purge');
+    expect(await processIdempotencyPurge(3)).toEqual({ deleted: 7 }); // three batches: 3 + 3 + 1
     const { rows } = await pg.query('SELECT key FROM idempotency_keys WHERE clinic_id = $1', [clinic.clinicId]);
     expect(rows).toEqual([{ key: 'live' }]);
   });

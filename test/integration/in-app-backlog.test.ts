@@ -1,5 +1,5 @@
 /**
- * In-app notices reach sockets reliably (issue #4, live updates): a socket that subscribes gets the
+ * In-app notices reach sockets reliably: a socket that subscribes gets the
  * clinic's notices nobody received yet that match its scope, oldest first, bounded, none older than
  * the maximum age (those are skipped); each notice is marked sent once its push succeeded, failed
  * with the error otherwise; two deliveries at once never push the same notice twice (row locks,
@@ -8,41 +8,30 @@
  * The Management API is a local stand-in (AWS is the one thing faked).
  */
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
 import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
+import { useSuite } from '../support/suite';
 
-type Lib = {
-  inApp: typeof import('../../lib/notifications/in-app');
-  db: typeof import('../../lib/db/client');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let lib: Lib;
+const suite = useSuite({
+  // Two deliveries at once must really run side by side: a pool that holds both transactions.
+  env: { DB_POOL_MAX: '4' },
+  modules: {
+    backlog: () => import('../../lib/domain/notifications/in-app-backlog'),
+    live: () => import('../../lib/domain/notifications/in-app-live'),
+    expiry: () => import('../../lib/domain/notifications/in-app-expiry'),
+    db: () => import('../../lib/platform/db/client'),
+  },
+  pg: true,
+});
+const { backlog, live, expiry, db: dbClient } = suite.m;
 let api: FakeManagementApi;
-let pg: Client;
 
 beforeAll(async () => {
   api = await startFakeManagementApi();
-  // Two deliveries at once must really run side by side: a pool that holds both transactions.
-  process.env.DB_POOL_MAX = '4';
-  jest.resetModules();
-  lib = {
-    inApp: await import('../../lib/notifications/in-app'),
-    db: await import('../../lib/db/client'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
 });
-
-afterAll(async () => {
-  await lib.closeAll();
-  await pg.end();
-  await api.close();
-});
+afterAll(() => api.close());
 
 beforeEach(() => api.reset());
 
@@ -51,7 +40,7 @@ const HOUR = 3_600_000;
 /** A clinic with two professionals, a patient and one appointment each, far apart in time. */
 async function setup() {
   const clinic = await newClinic();
-  const db = await lib.db.getDb();
+  const db = await dbClient.getDb();
   const [proA, proB] = [await newProfessional(clinic.clinicId), await newProfessional(clinic.clinicId)];
   const patient = await newPatient(clinic.clinicId);
   const key = await db.apiKey.findFirstOrThrow({ where: { clinicId: clinic.clinicId } });
@@ -63,7 +52,7 @@ async function setup() {
       data: { clinicId: clinic.clinicId, professionalId, patientId: patient.id, startsAt, endsAt, blockStartsAt: startsAt, blockEndsAt: endsAt },
     });
   };
-  /** A notice as lib/notifications records it, created `ageMs` ago (a confirmation without start time unless told). */
+  /** A notice as lib/domain/notifications records it, created `ageMs` ago (a confirmation without start time unless told). */
   const notice = async (
     appointmentId: string | null,
     ageMs: number,
@@ -98,7 +87,7 @@ async function setup() {
 
 type NoticeRow = { status: string; attempts: number; skip_reason: string | null; last_error: string | null; sent_at: Date | null };
 async function row(id: string): Promise<NoticeRow> {
-  const { rows } = await pg.query<NoticeRow>('SELECT status, attempts, skip_reason, last_error, sent_at FROM notifications WHERE id = $1', [id]);
+  const { rows } = await suite.pg.query<NoticeRow>('SELECT status, attempts, skip_reason, last_error, sent_at FROM notifications WHERE id = $1', [id]);
   return rows[0]!;
 }
 const pushedIds = (connectionId: string) => api.posted(connectionId).map((m) => m.notificationId);
@@ -110,12 +99,12 @@ describe('in-app notices pushed to a new subscriber', () => {
     const older = await s.notice(a2.id, 3 * HOUR);
     const newer = await s.notice(a1.id, 1 * HOUR);
     const otherPro = await s.notice(b1.id, 2 * HOUR);
-    const tooOld = await s.notice(a1.id, lib.inApp.IN_APP_MAX_AGE_MS + HOUR);
+    const tooOld = await s.notice(a1.id, expiry.IN_APP_MAX_AGE_MS + HOUR);
     const email = await s.notice(a1.id, 1 * HOUR, 'email');
     const otherClinic = await (await setup()).notice(null, HOUR);
 
     const mine = await s.socket(s.proA.id);
-    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 2, failed: 0, stale: 0 });
+    expect(await backlog.deliverBacklog(mine)).toEqual({ sent: 2, failed: 0, stale: 0 });
     expect(api.posted(mine.connectionId)).toEqual([
       { type: 'notification', notificationId: older.id, kind: 'confirmation', appointmentId: a2.id, controlId: null },
       { type: 'notification', notificationId: newer.id, kind: 'confirmation', appointmentId: a1.id, controlId: null },
@@ -123,7 +112,7 @@ describe('in-app notices pushed to a new subscriber', () => {
     for (const n of [older, newer]) expect(await row(n.id)).toMatchObject({ status: 'sent', attempts: 1, last_error: null, sent_at: expect.any(Date) });
     // Never pushed; the socket sweep records its end.
     expect(await row(tooOld.id)).toMatchObject({ status: 'pending', attempts: 0 });
-    expect(await lib.inApp.expireInAppNotices()).toBeGreaterThanOrEqual(1);
+    expect(await expiry.expireInAppNotices()).toBeGreaterThanOrEqual(1);
     expect(await row(tooOld.id)).toMatchObject({ status: 'skipped', skip_reason: 'expired', attempts: 0 });
     expect(await row(otherPro.id)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(await row(email.id)).toMatchObject({ status: 'pending', attempts: 0 });
@@ -131,24 +120,24 @@ describe('in-app notices pushed to a new subscriber', () => {
 
     // A socket for the whole clinic gets what nobody received: the other professional's notice only.
     const whole = await s.socket('clinic');
-    expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: 1 });
+    expect(await backlog.deliverBacklog(whole)).toMatchObject({ sent: 1 });
     expect(pushedIds(whole.connectionId)).toEqual([otherPro.id]);
     // Nothing is sent twice.
-    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 0, failed: 0, stale: 0 });
-    expect(await lib.inApp.deliverBacklog(mine)).toEqual({ sent: 0, failed: 0, stale: 0 });
+    expect(await backlog.deliverBacklog(whole)).toEqual({ sent: 0, failed: 0, stale: 0 });
+    expect(await backlog.deliverBacklog(mine)).toEqual({ sent: 0, failed: 0, stale: 0 });
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(3);
   });
 
   it('sends at most the backlog bound at once', async () => {
     const s = await setup();
     const a = await s.appointment(s.proA.id);
-    const limit = lib.inApp.IN_APP_BACKLOG_LIMIT;
+    const limit = backlog.IN_APP_BACKLOG_LIMIT;
     const notices = [];
     for (let i = 0; i < limit + 3; i++) notices.push(await s.notice(a.id, HOUR - i * 1_000));
     const whole = await s.socket('clinic');
-    expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: limit });
+    expect(await backlog.deliverBacklog(whole)).toMatchObject({ sent: limit });
     expect(pushedIds(whole.connectionId)).toEqual(notices.slice(0, limit).map((n) => n.id));
-    expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: 3 });
+    expect(await backlog.deliverBacklog(whole)).toMatchObject({ sent: 3 });
   });
 
   it('records a failed push with its error and stops; a gone socket is forgotten; the next subscriber gets them', async () => {
@@ -158,18 +147,18 @@ describe('in-app notices pushed to a new subscriber', () => {
 
     const failing = await s.socket('clinic');
     api.failing.add(failing.connectionId);
-    expect(await lib.inApp.deliverBacklog(failing)).toEqual({ sent: 0, failed: 1, stale: 0 });
+    expect(await backlog.deliverBacklog(failing)).toEqual({ sent: 0, failed: 1, stale: 0 });
     expect(await row(n1.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.any(String), sent_at: null });
     expect(await row(n2.id)).toMatchObject({ status: 'pending', attempts: 0 });
 
     const gone = await s.socket('clinic');
     api.gone.add(gone.connectionId);
-    expect(await lib.inApp.deliverBacklog(gone)).toEqual({ sent: 0, failed: 1, stale: 0 });
+    expect(await backlog.deliverBacklog(gone)).toEqual({ sent: 0, failed: 1, stale: 0 });
     expect(await row(n1.id)).toMatchObject({ status: 'failed', attempts: 2, last_error: 'connection gone (410)' });
     expect(await s.db.socketConnection.findUnique({ where: { connectionId: gone.connectionId } })).toBeNull();
 
     const healthy = await s.socket('clinic');
-    expect(await lib.inApp.deliverBacklog(healthy)).toMatchObject({ sent: 2 });
+    expect(await backlog.deliverBacklog(healthy)).toMatchObject({ sent: 2 });
     expect(pushedIds(healthy.connectionId)).toEqual([n1.id, n2.id]);
     expect(await row(n1.id)).toMatchObject({ status: 'sent', attempts: 3, last_error: null });
     expect(await row(n2.id)).toMatchObject({ status: 'sent', attempts: 1 });
@@ -182,7 +171,7 @@ describe('in-app notices pushed to a new subscriber', () => {
     for (let i = 0; i < 8; i++) notices.push(await s.notice(a.id, HOUR - i * 1_000));
     const [one, two] = [await s.socket('clinic'), await s.socket(s.proA.id)];
     api.delayMs = 100; // every push in flight for a while, so both deliveries overlap
-    const outcomes = await Promise.all([lib.inApp.deliverBacklog(one), lib.inApp.deliverBacklog(two)]);
+    const outcomes = await Promise.all([backlog.deliverBacklog(one), backlog.deliverBacklog(two)]);
     const [got1, got2] = [pushedIds(one.connectionId), pushedIds(two.connectionId)];
     expect(got1.filter((id) => got2.includes(id))).toEqual([]);
     expect([...got1, ...got2].sort()).toEqual(notices.map((n) => n.id).sort());
@@ -195,16 +184,16 @@ describe('in-app notices pushed to a new subscriber', () => {
     const a = await s.appointment(s.proA.id);
     const [held, free] = [await s.notice(a.id, 2 * HOUR), await s.notice(a.id, HOUR)];
     const whole = await s.socket('clinic');
-    await pg.query('BEGIN');
+    await suite.pg.query('BEGIN');
     try {
-      await pg.query('SELECT id FROM notifications WHERE id = $1 FOR UPDATE', [held.id]);
-      expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: 1 });
+      await suite.pg.query('SELECT id FROM notifications WHERE id = $1 FOR UPDATE', [held.id]);
+      expect(await backlog.deliverBacklog(whole)).toMatchObject({ sent: 1 });
       expect(pushedIds(whole.connectionId)).toEqual([free.id]);
     } finally {
-      await pg.query('COMMIT');
+      await suite.pg.query('COMMIT');
     }
     expect(await row(held.id)).toMatchObject({ status: 'pending' });
-    expect(await lib.inApp.deliverBacklog(whole)).toMatchObject({ sent: 1 });
+    expect(await backlog.deliverBacklog(whole)).toMatchObject({ sent: 1 });
     expect(pushedIds(whole.connectionId)).toEqual([free.id, held.id]);
   });
 });
@@ -220,7 +209,7 @@ describe("in-app notices on an appointment's event", () => {
     const revokedKey = await newRevokedApiKey(s.clinicId);
     const revoked = await s.socket('clinic', revokedKey.id);
 
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, stale: 0 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, a.id)).toEqual({ sent: 1, failed: 0, stale: 0 });
     expect(pushedIds(whole.connectionId)).toEqual([na.id]);
     expect(pushedIds(mine.connectionId)).toEqual([na.id]);
     expect(pushedIds(others.connectionId)).toEqual([]);
@@ -228,7 +217,7 @@ describe("in-app notices on an appointment's event", () => {
     expect(await row(na.id)).toMatchObject({ status: 'sent', attempts: 1 });
     expect(await row(nb.id)).toMatchObject({ status: 'pending' });
     // Sent once: the event again pushes nothing.
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 0 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 0 });
     expect(api.calls.filter((c) => c.method === 'POST')).toHaveLength(2);
   });
 });
@@ -264,19 +253,19 @@ describe('in-app notices no longer true', () => {
   it('on a subscribe: skipped with the reason and never pushed; the cancellation and the reschedule still are', async () => {
     const { s, n } = await staleSetup();
     const whole = await s.socket('clinic');
-    expect(await lib.inApp.deliverBacklog(whole)).toEqual({ sent: 3, failed: 0, stale: 3 });
+    expect(await backlog.deliverBacklog(whole)).toEqual({ sent: 3, failed: 0, stale: 3 });
     expect(pushedIds(whole.connectionId)).toEqual([n.kept.id, n.cancellation.id, n.reschedule.id]);
     await expectSkipped(n);
     // Skipped for good: the next subscriber gets nothing either.
     const next = await s.socket(s.proA.id);
-    expect(await lib.inApp.deliverBacklog(next)).toEqual({ sent: 0, failed: 0, stale: 0 });
+    expect(await backlog.deliverBacklog(next)).toEqual({ sent: 0, failed: 0, stale: 0 });
   });
 
   it("on the appointment's event: skipped with the reason and never pushed; the cancellation and the reschedule still are", async () => {
     const { s, cancelled, moved, n } = await staleSetup();
     const whole = await s.socket('clinic');
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, cancelled.id)).toEqual({ sent: 1, failed: 0, stale: 2 });
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, moved.id)).toEqual({ sent: 1, failed: 0, stale: 1 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, cancelled.id)).toEqual({ sent: 1, failed: 0, stale: 2 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, moved.id)).toEqual({ sent: 1, failed: 0, stale: 1 });
     expect(pushedIds(whole.connectionId)).toEqual([n.cancellation.id, n.reschedule.id]);
     await expectSkipped(n);
     expect(await row(n.kept.id)).toMatchObject({ status: 'pending' });
@@ -294,7 +283,7 @@ describe("a notice's pushes", () => {
     const sockets = [];
     for (let i = 0; i < 12; i++) sockets.push(await s.socket(i % 2 ? 'clinic' : s.proA.id));
     api.delayMs = 1_000;
-    const { result, arrivals } = await api.arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
+    const { result, arrivals } = await api.arrivalsDuring(() => live.deliverAppointmentNotices(s.clinicId, a.id));
     expect(result).toEqual({ sent: 1, failed: 0, stale: 0 });
     for (const socket of sockets) expect(pushedIds(socket.connectionId)).toEqual([n.id]);
     expect(arrivals).toHaveLength(sockets.length);
@@ -308,14 +297,14 @@ describe("a notice's pushes", () => {
     const n = await s.notice(a.id, HOUR);
     const sockets = [await s.socket('clinic'), await s.socket('clinic'), await s.socket(s.proA.id)];
     api.delayMs = 3_000; // longer than the deadline (2 s)
-    const { result, arrivals } = await api.arrivalsDuring(() => lib.inApp.deliverAppointmentNotices(s.clinicId, a.id));
+    const { result, arrivals } = await api.arrivalsDuring(() => live.deliverAppointmentNotices(s.clinicId, a.id));
     expect(result).toEqual({ sent: 0, failed: 1, stale: 0 });
     // All made at once, before the deadline cut any of them off.
     expect(arrivals).toHaveLength(sockets.length);
     expect(spreadMs(arrivals)).toBeLessThan(2_000);
     expect(await row(n.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.any(String) });
     api.delayMs = 0;
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
     expect(await row(n.id)).toMatchObject({ status: 'sent', attempts: 2, last_error: null });
   });
 
@@ -323,11 +312,11 @@ describe("a notice's pushes", () => {
     const s = await setup();
     const a = await s.appointment(s.proA.id);
     const n = await s.notice(a.id, HOUR);
-    const cap = lib.inApp.IN_APP_MAX_TARGETS;
+    const cap = live.IN_APP_MAX_TARGETS;
     const t0 = Date.now() - HOUR;
     const sockets = [];
     for (let i = 0; i < cap + 2; i++) sockets.push(await s.socket('clinic', s.keyId, new Date(t0 + i * 1_000)));
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
     expect(api.calls.filter((c) => c.method === 'POST').map((c) => c.connectionId).sort()).toEqual(
       sockets.slice(0, cap).map((c) => c.connectionId).sort(),
     );
@@ -338,11 +327,11 @@ describe("a notice's pushes", () => {
     const s = await setup();
     const a = await s.appointment(s.proA.id);
     await s.notice(a.id, HOUR);
-    const cap = lib.inApp.IN_APP_MAX_TARGETS;
+    const cap = live.IN_APP_MAX_TARGETS;
     const t0 = Date.now() - HOUR;
     for (let i = 0; i < cap; i++) await s.socket('clinic', s.keyId, new Date(t0 + i * 1_000));
     const mine = await s.socket(s.proA.id, s.keyId, new Date(t0 + cap * 1_000)); // the newest of all
-    expect(await lib.inApp.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
+    expect(await live.deliverAppointmentNotices(s.clinicId, a.id)).toMatchObject({ sent: 1 });
     const posted = api.calls.filter((c) => c.method === 'POST').map((c) => c.connectionId);
     expect(posted).toHaveLength(cap);
     expect(posted).toContain(mine.connectionId);

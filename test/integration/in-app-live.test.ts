@@ -1,52 +1,35 @@
 /**
- * In-app notices go out live (issue #4): a reminder coming due and a renewal request reach the
+ * In-app notices go out live: a reminder coming due and a renewal request reach the
  * sockets already subscribed, as appointment events' notices do, instead of waiting for the next
  * subscribe; and an appointment's event never pushes a notice its appointment made untrue since
  * (a confirmation or reminder of a cancelled or moved appointment: skipped with the reason). Run
  * through the worker's own processors; the Management API is a local stand-in (AWS is the one
  * thing faked).
  */
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 import { newSocketRow } from '../support/socket-rows';
+import { useSuite } from '../support/suite';
 
-type Lib = {
-  appointments: typeof import('../../lib/appointments/service');
-  processors: typeof import('../../lib/outbox/processors');
-  reminders: typeof import('../../lib/reminders/processor');
-  queues: typeof import('../../lib/queues/queues');
-  db: typeof import('../../lib/db/client');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let lib: Lib;
+const suite = useSuite({
+  env: { AGENDA_PROFILE: 'worker' },
+  modules: {
+    appointments: () => import('../../lib/domain/appointments/service'),
+    processors: () => import('../../lib/jobs/processors/domain-event'),
+    reminders: () => import('../../lib/jobs/processors/appointment-reminder'),
+    db: () => import('../../lib/platform/db/client'),
+  },
+  pg: true,
+  obliterateQueues: true,
+});
+const { appointments, processors, reminders, db: dbClient } = suite.m;
 let api: FakeManagementApi;
-let pg: Client;
 
 beforeAll(async () => {
   api = await startFakeManagementApi();
-  process.env.AGENDA_PROFILE = 'worker';
-  jest.resetModules();
-  lib = {
-    appointments: await import('../../lib/appointments/service'),
-    processors: await import('../../lib/outbox/processors'),
-    reminders: await import('../../lib/reminders/processor'),
-    queues: await import('../../lib/queues/queues'),
-    db: await import('../../lib/db/client'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
 });
-
-afterAll(async () => {
-  for (const q of [await lib.queues.getAgendaQueue(), await lib.queues.getNotificationQueue()]) await q.obliterate({ force: true }).catch(() => undefined);
-  await lib.closeAll();
-  await pg.end();
-  await api.close();
-});
+afterAll(() => api.close());
 
 beforeEach(() => api.reset());
 
@@ -54,14 +37,14 @@ const ZONE = 'America/Sao_Paulo';
 
 async function setup() {
   const clinic = await newClinic(ZONE);
-  const db = await lib.db.getDb();
+  const db = await dbClient.getDb();
   const [proA, proB] = [await newProfessional(clinic.clinicId), await newProfessional(clinic.clinicId)];
   const patient = await newPatient(clinic.clinicId);
   const key = await db.apiKey.findFirstOrThrow({ where: { clinicId: clinic.clinicId } });
   const scope = { clinicId: clinic.clinicId, timeZone: ZONE };
   /** A socket row as $connect and subscribe leave it (no backlog delivered), pushing to the stand-in. */
   const socket = (subscription: string) => newSocketRow({ clinicId: clinic.clinicId, apiKeyId: key.id, endpoint: api.endpoint, scope: subscription });
-  const book = (startsAt = localAt(3, 14, 30)) => lib.appointments.createAppointment(scope, { professionalId: proA.id, patientId: patient.id, startsAt });
+  const book = (startsAt = localAt(3, 14, 30)) => appointments.createAppointment(scope, { professionalId: proA.id, patientId: patient.id, startsAt });
   return { clinicId: clinic.clinicId, scope, db, proA, proB, patient, socket, book };
 }
 
@@ -71,15 +54,15 @@ const noticesTo = (connectionId: string) =>
 
 type Row = { id: string; kind: string; status: string; skip_reason: string | null; attempts: number };
 async function inApp(column: 'appointment_id' | 'control_id', id: string, kind: string): Promise<Row> {
-  const { rows } = await pg.query<Row>(`SELECT id, kind, status, skip_reason, attempts FROM notifications WHERE ${column} = $1 AND kind = $2 AND channel = 'in_app'`, [id, kind]);
+  const { rows } = await suite.pg.query<Row>(`SELECT id, kind, status, skip_reason, attempts FROM notifications WHERE ${column} = $1 AND kind = $2 AND channel = 'in_app'`, [id, kind]);
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
 
 async function processEvent(aggregateId: string, type: string) {
-  const { rows } = await pg.query<{ id: string }>('SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = $2', [aggregateId, type]);
+  const { rows } = await suite.pg.query<{ id: string }>('SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = $2', [aggregateId, type]);
   expect(rows).toHaveLength(1);
-  await lib.processors.processDomainEvent({ queue: 'agenda', name: 'domain.event', id: rows[0]!.id, data: { eventId: rows[0]!.id }, attemptsMade: 0, mode: 'inline' });
+  await processors.processDomainEvent({ queue: 'agenda', name: 'domain.event', id: rows[0]!.id, data: { eventId: rows[0]!.id }, attemptsMade: 0, mode: 'inline' });
 }
 
 const reminderJob = (appointmentId: string, startsAt: Date | string, offsetMinutes = 1440) =>
@@ -97,7 +80,7 @@ it("a reminder coming due reaches the sockets already subscribed to its clinic o
   const appt = await s.book();
   const [mine, whole, others] = [await s.socket(s.proA.id), await s.socket('clinic'), await s.socket(s.proB.id)];
 
-  expect(await lib.reminders.processReminder(reminderJob(appt.id, appt.startsAt))).toMatchObject({ due: true });
+  expect(await reminders.processReminder(reminderJob(appt.id, appt.startsAt))).toMatchObject({ due: true });
   const reminder = await inApp('appointment_id', appt.id, 'reminder');
   const expected = [{ type: 'notification', notificationId: reminder.id, kind: 'reminder', appointmentId: appt.id, controlId: null }];
   expect(noticesTo(mine)).toEqual(expected);
@@ -106,7 +89,7 @@ it("a reminder coming due reaches the sockets already subscribed to its clinic o
   expect(reminder).toMatchObject({ status: 'sent', attempts: 1 });
 
   // The job again (at least once): nothing pushed twice.
-  await lib.reminders.processReminder(reminderJob(appt.id, appt.startsAt));
+  await reminders.processReminder(reminderJob(appt.id, appt.startsAt));
   expect(noticesTo(mine)).toHaveLength(1);
 });
 
@@ -144,10 +127,10 @@ it('a cancellation pushes the cancellation notice, never the confirmation or rem
   const appt = await s.book();
   // Made while nobody listened: both wait, pending.
   await processEvent(appt.id, 'appointment.created');
-  await lib.reminders.processReminder(reminderJob(appt.id, appt.startsAt));
+  await reminders.processReminder(reminderJob(appt.id, appt.startsAt));
   const whole = await s.socket('clinic');
 
-  await lib.appointments.transitionAppointment(s.scope, appt.id, 'cancelled', 'patient asked');
+  await appointments.transitionAppointment(s.scope, appt.id, 'cancelled', 'patient asked');
   await processEvent(appt.id, 'appointment.cancelled');
   const cancellation = await inApp('appointment_id', appt.id, 'cancellation');
   expect(noticesTo(whole).map((m) => [m.kind, m.notificationId])).toEqual([['cancellation', cancellation.id]]);
@@ -159,10 +142,10 @@ it('a reschedule pushes the reschedule notice, never the confirmation or reminde
   const s = await setup();
   const appt = await s.book();
   await processEvent(appt.id, 'appointment.created');
-  await lib.reminders.processReminder(reminderJob(appt.id, appt.startsAt));
+  await reminders.processReminder(reminderJob(appt.id, appt.startsAt));
   const whole = await s.socket('clinic');
 
-  await lib.appointments.rescheduleAppointment(s.scope, appt.id, { startsAt: localAt(5, 11) });
+  await appointments.rescheduleAppointment(s.scope, appt.id, { startsAt: localAt(5, 11) });
   await processEvent(appt.id, 'appointment.rescheduled');
   const reschedule = await inApp('appointment_id', appt.id, 'reschedule');
   expect(noticesTo(whole).map((m) => [m.kind, m.notificationId])).toEqual([['reschedule', reschedule.id]]);

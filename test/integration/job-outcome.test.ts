@@ -10,16 +10,34 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UnrecoverableError } from 'bullmq';
 import { newClinic } from '../support/clinic';
 import { buildContext, post } from '../support/invoke';
+import { useSuite } from '../support/suite';
 import type { JobEnvelope } from '../../lib/jobs/registry';
 
 /** A job Lambda's event, as any worker sends it. */
 type JobEvent = Omit<JobEnvelope, 'mode'> & { outcome?: number };
 
-process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
-process.env.WEBHOOK_TIMEOUT_MS = '2000';
+const suite = useSuite({
+  // LAMBDA_ENDPOINT names the stand-in Lambda service's port, known once it listens: set below, then
+  // the container reloaded.
+  env: { WEBHOOKS_ALLOW_LOOPBACK: 'true', WEBHOOK_TIMEOUT_MS: '2000', LAMBDA_ENDPOINT: undefined },
+  modules: {
+    runJob: () => import('../../functions/jobs/run-job'),
+    invoke: () => import('../../lib/jobs/invoke'),
+    outcome: () => import('../../lib/jobs/outcome'),
+    fanOut: () => import('../../lib/domain/webhooks/fan-out'),
+    webhookDeliver: () => import('../../lib/jobs/processors/webhook-deliver'),
+    retryPolicy: () => import('../../lib/domain/webhooks/retry-policy'),
+    db: () => import('../../lib/platform/db/client'),
+    registry: () => import('../../lib/jobs/registry'),
+    webhooks: () => import('../../functions/http/webhooks'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    lambdaSdk: () => import('@aws-sdk/client-lambda'),
+    lambdaClient: () => import('../../lib/platform/aws/lambda'),
+  },
+});
+const { runJob, invoke, outcome, fanOut, webhookDeliver, retryPolicy, db, registry, webhooks, queues, lambdaSdk, lambdaClient } = suite.m;
 
 type Reply = { status: number; headers?: Record<string, string> };
 const replies: Reply[] = [];
@@ -37,18 +55,11 @@ const returned: unknown[] = [];
 const thrown: unknown[] = [];
 let lambda: http.Server;
 
-const runJob = () => require('../../functions/jobs/run-job') as typeof import('../../functions/jobs/run-job');
-const invoke = () => require('../../lib/jobs/invoke') as typeof import('../../lib/jobs/invoke');
-const outcome = () => require('../../lib/jobs/outcome') as typeof import('../../lib/jobs/outcome');
-const deliver = () => require('../../lib/webhooks/deliver') as typeof import('../../lib/webhooks/deliver');
-const getDb = () => (require('../../lib/db/client') as typeof import('../../lib/db/client')).getDb();
-const registry = () => require('../../lib/jobs/registry') as typeof import('../../lib/jobs/registry');
-
 /**
  * The job function as deployed before the handshake (commit 247ee10^): its schema drops fields it
  * does not know, `outcome` included; it returns the processor's result and throws its error.
  */
-const oldJobFunction = ({ queue, name, id, data, attemptsMade }: JobEvent) => registry().runJob({ queue, name, id, data, attemptsMade, mode: 'lambda' });
+const oldJobFunction = ({ queue, name, id, data, attemptsMade }: JobEvent) => registry.runJob({ queue, name, id, data, attemptsMade, mode: 'lambda' });
 
 const listen = async (srv: http.Server) => {
   await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
@@ -78,7 +89,7 @@ beforeAll(async () => {
       if (typeof mode === 'object') return answer(200, mode.payload);
       try {
         const event = JSON.parse(body) as JobEvent;
-        const result = mode === 'old' ? await oldJobFunction(event) : await runJob().handler(event, buildContext('agenda-test-jobRunner', 120_000));
+        const result = mode === 'old' ? await oldJobFunction(event) : await runJob.handler(event, buildContext('agenda-test-jobRunner', 120_000));
         const wire = JSON.parse(JSON.stringify(result ?? null)) as unknown;
         returned.push(wire);
         answer(200, wire);
@@ -91,6 +102,7 @@ beforeAll(async () => {
     });
   });
   process.env.LAMBDA_ENDPOINT = await listen(lambda);
+  await suite.reload();
 });
 
 afterAll(async () => {
@@ -98,7 +110,6 @@ afterAll(async () => {
     srv.closeAllConnections();
     await new Promise((ok) => srv.close(ok));
   }
-  await require('../../lib/lifecycle/close-all').closeAll();
 });
 
 beforeEach(() => {
@@ -111,14 +122,13 @@ beforeEach(() => {
 /** A pending delivery to the receiver (its queued job removed: this file runs the processor itself). */
 async function pendingDelivery(): Promise<string> {
   const clinic = await newClinic();
-  const fns = require('../../functions/http/webhooks') as typeof import('../../functions/http/webhooks');
-  const created = await post(fns.create, '/v1/webhooks', { url: `${receiverBase}/hook`, eventTypes: ['appointment.created'] }, clinic.auth);
+  const created = await post(webhooks.create, '/v1/webhooks', { url: `${receiverBase}/hook`, eventTypes: ['appointment.created'] }, clinic.auth);
   expect(created.status).toBe(201);
-  const event = await (await getDb()).outboxEvent.create({
+  const event = await (await db.getDb()).outboxEvent.create({
     data: { clinicId: clinic.clinicId, type: 'appointment.created', aggregateId: '00000000-0000-4000-8000-00000000abcd', payload: {} },
   });
-  const [deliveryId] = await deliver().fanOutEvent(event);
-  const queue = await (require('../../lib/queues/queues') as typeof import('../../lib/queues/queues')).getWebhookQueue();
+  const [deliveryId] = await fanOut.fanOutEvent(event);
+  const queue = await queues.getWebhookQueue();
   await (await queue.getJob(deliveryId!))?.remove();
   return deliveryId!;
 }
@@ -128,25 +138,23 @@ const job = (deliveryId: string, attemptsMade = 0) => ({ queue: 'webhook' as con
 const invocation = (deliveryId: string) => ({ ...job(deliveryId), outcome: 1 as const });
 /** The same job run the two ways the worker runs it; resolves to what it threw. */
 const inline = (deliveryId: string) =>
-  deliver().processWebhookDelivery({ ...job(deliveryId), name: 'webhook.deliver', mode: 'inline' }).then(() => undefined, (e: unknown) => e as Error);
-const viaLambda = (deliveryId: string) => invoke().invokeJobFunction(invocation(deliveryId)).then(() => undefined, (e: unknown) => e as Error);
+  webhookDeliver.processWebhookDelivery({ ...job(deliveryId), name: 'webhook.deliver', mode: 'inline' }).then(() => undefined, (e: unknown) => e as Error);
+const viaLambda = (deliveryId: string) => invoke.invokeJobFunction(invocation(deliveryId)).then(() => undefined, (e: unknown) => e as Error);
 
 /**
  * A worker deployed before the handshake, as it invoked (commit 247ee10^): the job without
  * `outcome`; it threw on a function error and took any other payload as the result.
  */
 async function oldWorker(deliveryId: string): Promise<{ functionError?: string; payload: unknown }> {
-  const { InvokeCommand } = require('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda');
-  const { getLambdaClient } = require('../../lib/aws/lambda') as typeof import('../../lib/aws/lambda');
-  const out = await getLambdaClient().send(
-    new InvokeCommand({ FunctionName: 'agenda-test-jobRunner', InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(job(deliveryId))) }),
+  const out = await lambdaClient.getLambdaClient().send(
+    new lambdaSdk.InvokeCommand({ FunctionName: 'agenda-test-jobRunner', InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(job(deliveryId))) }),
   );
   return { ...(out.FunctionError && { functionError: out.FunctionError }), payload: JSON.parse(Buffer.from(out.Payload!).toString('utf8')) };
 }
 
 describe('worker and job Lambda both speak the handshake: a failed attempt', () => {
   it("keeps the receiver's Retry-After: the webhook backoff waits as long as inline", async () => {
-    const { webhookBackoffStrategy, WEBHOOK_BACKOFF_TYPE } = deliver();
+    const { webhookBackoffStrategy, WEBHOOK_BACKOFF_TYPE } = retryPolicy;
     replies.push({ status: 503, headers: { 'retry-after': '7' } }, { status: 503, headers: { 'retry-after': '7' } });
     const inlineErr = await inline(await pendingDelivery());
     const lambdaErr = await viaLambda(await pendingDelivery());
@@ -154,7 +162,7 @@ describe('worker and job Lambda both speak the handshake: a failed attempt', () 
     // The job function answered with a marked failure outcome, not a function error.
     expect(returned).toEqual([{ agendaJobOutcome: 1, ok: false, error: { message: 'receiver answered 503', type: 'WebhookAttemptFailedError', retryAfterMs: 7000 } }]);
     expect(thrown).toEqual([]);
-    expect(lambdaErr).toBeInstanceOf(outcome().JobFunctionError);
+    expect(lambdaErr).toBeInstanceOf(outcome.JobFunctionError);
     expect(lambdaErr).toMatchObject({ message: 'receiver answered 503', errorType: 'WebhookAttemptFailedError', retryAfterMs: 7000 });
     expect(lambdaErr).not.toHaveProperty('name', 'UnrecoverableError');
     expect(webhookBackoffStrategy(1, WEBHOOK_BACKOFF_TYPE, lambdaErr)).toBe(7000);
@@ -162,7 +170,7 @@ describe('worker and job Lambda both speak the handshake: a failed attempt', () 
   });
 
   it('without Retry-After, falls back to the schedule in both modes', async () => {
-    const { webhookBackoffStrategy, WEBHOOK_BACKOFF_TYPE } = deliver();
+    const { webhookBackoffStrategy, WEBHOOK_BACKOFF_TYPE } = retryPolicy;
     replies.push({ status: 500 });
     const lambdaErr = await viaLambda(await pendingDelivery());
     expect(returned).toEqual([{ agendaJobOutcome: 1, ok: false, error: { message: 'receiver answered 500', type: 'WebhookAttemptFailedError' } }]);
@@ -183,7 +191,7 @@ describe('worker and job Lambda both speak the handshake: a failed attempt', () 
   });
 
   it('an unknown job name is unrecoverable there too', async () => {
-    const err = await invoke().invokeJobFunction({ queue: 'webhook', name: 'webhook.nope', id: 'x', data: {}, attemptsMade: 0, outcome: 1 }).catch((e: unknown) => e);
+    const err = await invoke.invokeJobFunction({ queue: 'webhook', name: 'webhook.nope', id: 'x', data: {}, attemptsMade: 0, outcome: 1 }).catch((e: unknown) => e);
     expect(err).toHaveProperty('name', 'UnrecoverableError');
     expect((err as Error).message).toMatch(/No processor for job "webhook.nope"/);
   });
@@ -192,21 +200,21 @@ describe('worker and job Lambda both speak the handshake: a failed attempt', () 
 describe('worker and job Lambda both speak the handshake otherwise', () => {
   it("returns the processor's result", async () => {
     const deliveryId = await pendingDelivery();
-    await expect(invoke().invokeJobFunction(invocation(deliveryId))).resolves.toEqual({ deliveryId, status: 200, attemptNo: 1 });
+    await expect(invoke.invokeJobFunction(invocation(deliveryId))).resolves.toEqual({ deliveryId, status: 200, attemptNo: 1 });
     expect(returned).toEqual([{ agendaJobOutcome: 1, ok: true, result: { deliveryId, status: 200, attemptNo: 1 } }]);
   });
 
   it('a processor that returns nothing: the outcome crosses the wire without `result`, and the job succeeds', async () => {
-    const wire = JSON.parse(JSON.stringify(await outcome().settleJob(async () => undefined))) as unknown;
+    const wire = JSON.parse(JSON.stringify(await outcome.settleJob(async () => undefined))) as unknown;
     expect(wire).toEqual({ agendaJobOutcome: 1, ok: true });
     nextInvoke = { payload: wire };
-    await expect(invoke().invokeJobFunction(invocation('00000000-0000-4000-8000-000000000000'))).resolves.toBeUndefined();
+    await expect(invoke.invokeJobFunction(invocation('00000000-0000-4000-8000-000000000000'))).resolves.toBeUndefined();
   });
 
   it('a crash or timeout (a function error) is retried on the schedule, without hints', async () => {
     nextInvoke = 'timeout';
-    const err = await invoke().invokeJobFunction(invocation('00000000-0000-4000-8000-000000000000')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(outcome().JobFunctionError);
+    const err = await invoke.invokeJobFunction(invocation('00000000-0000-4000-8000-000000000000')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(outcome.JobFunctionError);
     expect(err).not.toHaveProperty('name', 'UnrecoverableError');
     expect(err).toMatchObject({ errorType: 'Sandbox.Timedout', message: 'Task timed out after 120.00 seconds', retryAfterMs: undefined });
   });
@@ -214,7 +222,7 @@ describe('worker and job Lambda both speak the handshake otherwise', () => {
   it('a marked answer that is not a valid outcome fails the job rather than pass as a result', async () => {
     for (const payload of [{ agendaJobOutcome: 1, ok: 'yes' }, { agendaJobOutcome: 2, ok: true, result: {} }, { agendaJobOutcome: 1, ok: false }]) {
       nextInvoke = { payload };
-      const err = await invoke().invokeJobFunction(invocation('00000000-0000-4000-8000-000000000000')).catch((e: unknown) => e);
+      const err = await invoke.invokeJobFunction(invocation('00000000-0000-4000-8000-000000000000')).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'JobFunctionError', errorType: 'InvalidJobOutcome' });
     }
   });
@@ -243,7 +251,7 @@ describe('a worker deployed before the handshake, with this job Lambda', () => {
   it('the job Lambda answers old-style to an outcome version it does not speak', async () => {
     const deliveryId = await pendingDelivery();
     const event = { ...job(deliveryId), outcome: 2 };
-    await expect(runJob().handler(event, buildContext('agenda-test-jobRunner', 120_000))).resolves.toEqual({ deliveryId, status: 200, attemptNo: 1 });
+    await expect(runJob.handler(event, buildContext('agenda-test-jobRunner', 120_000))).resolves.toEqual({ deliveryId, status: 200, attemptNo: 1 });
   });
 });
 
@@ -251,19 +259,19 @@ describe('this worker, with a job Lambda deployed before the handshake', () => {
   it("takes the unmarked answer as the processor's result: the job succeeds, nothing is retried", async () => {
     const deliveryId = await pendingDelivery();
     nextInvoke = 'old';
-    await expect(invoke().invokeJobFunction(invocation(deliveryId))).resolves.toEqual({ deliveryId, status: 200, attemptNo: 1 });
+    await expect(invoke.invokeJobFunction(invocation(deliveryId))).resolves.toEqual({ deliveryId, status: 200, attemptNo: 1 });
     expect(returned).toEqual([{ deliveryId, status: 200, attemptNo: 1 }]);
-    const delivery = await (await getDb()).webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
+    const delivery = await (await db.getDb()).webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
     expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it("a thrown failure is retried on the schedule (the receiver's Retry-After is lost across the boundary)", async () => {
-    const { webhookBackoffStrategy, WEBHOOK_BACKOFF_TYPE } = deliver();
+    const { webhookBackoffStrategy, WEBHOOK_BACKOFF_TYPE } = retryPolicy;
     replies.push({ status: 503, headers: { 'retry-after': '7' } });
     nextInvoke = 'old';
     const err = await viaLambda(await pendingDelivery());
     expect(thrown).toEqual([{ errorType: 'WebhookAttemptFailedError', errorMessage: 'receiver answered 503' }]);
-    expect(err).toBeInstanceOf(outcome().JobFunctionError);
+    expect(err).toBeInstanceOf(outcome.JobFunctionError);
     expect(err).not.toHaveProperty('name', 'UnrecoverableError');
     expect(err).toMatchObject({ errorType: 'WebhookAttemptFailedError', message: 'receiver answered 503', retryAfterMs: undefined });
     const delay = webhookBackoffStrategy(1, WEBHOOK_BACKOFF_TYPE, err as Error);
@@ -283,7 +291,7 @@ describe('this worker, with a job Lambda deployed before the handshake', () => {
 
 describe('failureOf / errorOf', () => {
   it('keep only a usable retry hint and the unrecoverable mark', () => {
-    const { failureOf, errorOf } = outcome();
+    const { failureOf, errorOf } = outcome;
     expect(failureOf(Object.assign(new Error('x'), { retryAfterMs: -1 }))).toEqual({ message: 'x', type: 'Error' });
     expect(failureOf(Object.assign(new Error('x'), { retryAfterMs: '7000' }))).toEqual({ message: 'x', type: 'Error' });
     expect(failureOf('plain string')).toEqual({ message: 'plain string', type: 'Error' });

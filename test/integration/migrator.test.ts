@@ -1,5 +1,5 @@
 /**
- * lib/db/migrator.ts against real PostgreSQL, on scratch databases created and dropped here.
+ * lib/platform/db/migrator.ts against real PostgreSQL, on scratch databases created and dropped here.
  *
  * What must hold for the runner to stand in for `prisma migrate deploy`: it records each migration
  * in `_prisma_migrations` the way Prisma does (so Prisma later sees them as applied), applies each
@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { migrate } from '../../lib/db/migrator';
+import { migrate } from '../../lib/platform/db/migrator';
 import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
 

@@ -3,35 +3,27 @@ import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { invoke } from '../support/invoke';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
+import { until } from '../support/until';
 
-// A lookback shorter than the longest delay a clinic may set (72 h): the window counts from the due time.
-process.env.NO_SHOW_LOOKBACK_HOURS = '24';
-
-type Sweep = typeof import('../../lib/appointments/no-show').sweepNoShows;
-let sweep: Sweep;
-let getDb: typeof import('../../lib/db/client').getDb;
-let clinicFns: typeof import('../../functions/http/clinic');
-let keyFns: typeof import('../../functions/http/clinic');
-let pg: Client;
-
-beforeAll(async () => {
-  sweep = require('../../lib/appointments/no-show').sweepNoShows;
-  getDb = require('../../lib/db/client').getDb;
-  clinicFns = require('../../functions/http/clinic');
-  keyFns = require('../../functions/http/clinic');
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
+const suite = useSuite({
+  // A lookback shorter than the longest delay a clinic may set (72 h): the window counts from the due time.
+  env: { NO_SHOW_LOOKBACK_HOURS: '24' },
+  modules: {
+    noShow: () => import('../../lib/domain/appointments/no-show'),
+    db: () => import('../../lib/platform/db/client'),
+    clinicFns: () => import('../../functions/http/clinic'),
+  },
+  pg: true,
 });
-afterAll(async () => {
-  await pg.end();
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { noShow, db: dbClient, clinicFns } = suite.m;
+const sweep = () => noShow.sweepNoShows();
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
 
 /** An appointment row ending `endedMinutesAgo` minutes ago (negative: in the future), 30 minutes long. */
 async function appointmentEnded(clinicId: string, professionalId: string, patientId: string, endedMinutesAgo: number, status = 'scheduled') {
-  const db = await getDb();
+  const db = await dbClient.getDb();
   const endsAt = minutesAgo(endedMinutesAgo);
   const startsAt = new Date(endsAt.getTime() - 30 * 60_000);
   return db.appointment.create({
@@ -48,7 +40,7 @@ describe('PATCH /v1/clinic', () => {
     const on = await patch(c.key, { autoNoShowAfterMinutes: 30, reminderOffsetsMinutes: [60] });
     expect(on.status).toBe(200);
     expect(on.body).toMatchObject({ id: c.clinicId, autoNoShowAfterMinutes: 30, reminderOffsetsMinutes: [60] });
-    const got = await invoke(keyFns.clinic, { method: 'GET', path: '/v1/clinic', headers: c.auth.headers });
+    const got = await invoke(clinicFns.clinic, { method: 'GET', path: '/v1/clinic', headers: c.auth.headers });
     expect(got.body).toMatchObject({ autoNoShowAfterMinutes: 30, reminderOffsetsMinutes: [60] });
     const off = await patch(c.key, { autoNoShowAfterMinutes: null });
     expect(off.status).toBe(200);
@@ -67,13 +59,13 @@ describe('PATCH /v1/clinic', () => {
     const res = await patch(c.key, body);
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain(what);
-    const { rows } = await pg.query('SELECT auto_no_show_after_minutes, time_zone FROM clinics WHERE id = $1', [c.clinicId]);
+    const { rows } = await suite.pg.query('SELECT auto_no_show_after_minutes, time_zone FROM clinics WHERE id = $1', [c.clinicId]);
     expect(rows[0]).toEqual({ auto_no_show_after_minutes: null, time_zone: 'America/Sao_Paulo' });
   });
 
   it('refuses an out-of-range value in PostgreSQL too', async () => {
     const c = await newClinic();
-    await expect(pg.query('UPDATE clinics SET auto_no_show_after_minutes = 5000 WHERE id = $1', [c.clinicId])).rejects.toThrow(
+    await expect(suite.pg.query('UPDATE clinics SET auto_no_show_after_minutes = 5000 WHERE id = $1', [c.clinicId])).rejects.toThrow(
       /clinics_auto_no_show_after_minutes_range/,
     );
   });
@@ -101,20 +93,20 @@ describe('automatic no-show sweep', () => {
     expect(results.reduce((n, r) => n + r.marked, 0)).toBe(2);
     expect(again.marked).toBe(0);
 
-    const status = async (id: string) => (await pg.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status;
+    const status = async (id: string) => (await suite.pg.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status;
     expect(await status(due.id)).toBe('no_show');
     expect(await status(dueConfirmed.id)).toBe('no_show');
     for (const [a, s] of [[tooRecent, 'scheduled'], [completed, 'completed'], [tooOld, 'scheduled'], [future, 'scheduled'], [otherClinic, 'scheduled']] as const) {
       expect(await status(a.id)).toBe(s);
     }
 
-    const history = await pg.query(
+    const history = await suite.pg.query(
       "SELECT appointment_id, from_status, reason FROM appointment_history WHERE action = 'no_show' AND appointment_id = ANY($1) ORDER BY appointment_id",
       [[due.id, dueConfirmed.id]],
     );
     expect(history.rows).toHaveLength(2);
     for (const h of history.rows) expect(h.reason).toBe('automatic: still open 30 min after its end');
-    const events = await pg.query("SELECT aggregate_id FROM outbox_events WHERE type = 'appointment.no_show' AND clinic_id = $1", [on.clinicId]);
+    const events = await suite.pg.query("SELECT aggregate_id FROM outbox_events WHERE type = 'appointment.no_show' AND clinic_id = $1", [on.clinicId]);
     expect(events.rows.map((r) => r.aggregate_id).sort()).toEqual([due.id, dueConfirmed.id].sort());
   });
 
@@ -126,7 +118,7 @@ describe('automatic no-show sweep', () => {
     const notDueYet = await appointmentEnded(c.clinicId, pro.id, patient.id, 47 * 60);
     const dueTooLongAgo = await appointmentEnded(c.clinicId, pro.id, patient.id, 73 * 60); // due 25 h ago
     await sweep();
-    const status = async (id: string) => (await pg.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status;
+    const status = async (id: string) => (await suite.pg.query('SELECT status FROM appointments WHERE id = $1', [id])).rows[0].status;
     expect([await status(dueTwoHoursAgo.id), await status(notDueYet.id), await status(dueTooLongAgo.id)]).toEqual(['no_show', 'scheduled', 'scheduled']);
   });
 
@@ -150,19 +142,21 @@ describe('automatic no-show sweep', () => {
     } finally {
       await tx.end();
     }
-    expect((await pg.query('SELECT status FROM appointments WHERE id = $1', [a.id])).rows[0].status).toBe('completed');
+    expect((await suite.pg.query('SELECT status FROM appointments WHERE id = $1', [a.id])).rows[0].status).toBe('completed');
   });
 });
 
 /** Waits until some session is blocked on a row lock (the sweep's FOR UPDATE on the appointment). */
 async function waitForLockWaiter(appointmentId: string) {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const { rows } = await pg.query(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%FOR UPDATE%' AND datname = current_database()",
-    );
-    if (rows[0].n > 0) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no session waited for appointment ${appointmentId}'s lock`);
+  await until(
+    `a session waiting for appointment ${appointmentId}'s lock`,
+    async () =>
+      (
+        await suite.pg.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%FOR UPDATE%' AND datname = current_database()",
+        )
+      ).rows[0]!.n,
+    (n) => n > 0,
+    { timeoutMs: 15_000, everyMs: 50 },
+  );
 }

@@ -1,58 +1,43 @@
 /**
- * Notifications (issue #4, item 2): domain events and due reminders record one notice per channel
+ * Notifications: domain events and due reminders record one notice per channel
  * (unique dedupe key) and enqueue `notification.send` {notificationId}; the send processor mails it
  * through a real SMTP server (smtp-server, started here on a free 127.0.0.1 port, behind a TCP
  * proxy so the test can take it down), parsed with mailparser.
  */
 import { DateTime } from 'luxon';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newProfessional } from '../support/scheduling-fixtures';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { useSuite } from '../support/suite';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
-type Container = {
-  appointments: typeof import('../../lib/appointments/service');
-  processors: typeof import('../../lib/outbox/processors');
-  reminders: typeof import('../../lib/reminders/processor');
-  notifications: typeof import('../../lib/notifications/notifications');
-  queues: typeof import('../../lib/queues/queues');
-  db: typeof import('../../lib/db/client');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let c: Container;
+const suite = useSuite({
+  // SMTP_URL names the proxy's port, known once it listens: set below, then the container reloaded.
+  env: { AGENDA_PROFILE: 'worker', SMTP_URL: undefined, SMTP_FROM: 'Agenda Test <agenda@test.local>', SMTP_TIMEOUT_MS: '2000' },
+  modules: {
+    appointments: () => import('../../lib/domain/appointments/service'),
+    processors: () => import('../../lib/jobs/processors/domain-event'),
+    reminders: () => import('../../lib/jobs/processors/appointment-reminder'),
+    notifications: () => import('../../lib/jobs/processors/notification-send'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    db: () => import('../../lib/platform/db/client'),
+  },
+  pg: true,
+  obliterateQueues: true,
+});
+const c = suite.m;
 let smtp: SmtpSink;
 let proxy: TcpProxy;
-let pg: Client;
 
 beforeAll(async () => {
   smtp = await startSmtpSink();
   proxy = await startTcpProxy({ host: '127.0.0.1', port: smtp.port });
-  process.env.AGENDA_PROFILE = 'worker';
   process.env.SMTP_URL = `smtp://127.0.0.1:${proxy.port}`;
-  process.env.SMTP_FROM = 'Agenda Test <agenda@test.local>';
-  process.env.SMTP_TIMEOUT_MS = '2000';
-  jest.resetModules();
-  c = {
-    appointments: await import('../../lib/appointments/service'),
-    processors: await import('../../lib/outbox/processors'),
-    reminders: await import('../../lib/reminders/processor'),
-    notifications: await import('../../lib/notifications/notifications'),
-    queues: await import('../../lib/queues/queues'),
-    db: await import('../../lib/db/client'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
+  await suite.reload();
 });
 
 afterAll(async () => {
-  await proxy.up();
-  for (const q of [await c.queues.getAgendaQueue(), await c.queues.getNotificationQueue()]) await q.obliterate({ force: true }).catch(() => undefined);
-  await c.closeAll();
-  await pg.end();
   await proxy.close();
   await smtp.close();
 });
@@ -72,7 +57,7 @@ async function setup(patient: { locale?: string; notifyEmail?: boolean; notifyIn
 const mailTo = (email: string) => smtp.inbox.filter((m) => m.to === email);
 
 async function eventOf(aggregateId: string, type: string) {
-  const { rows } = await pg.query<{ id: string }>('SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = $2', [aggregateId, type]);
+  const { rows } = await suite.pg.query<{ id: string }>('SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = $2', [aggregateId, type]);
   expect(rows).toHaveLength(1);
   return rows[0]!.id;
 }
@@ -84,7 +69,7 @@ const sendJob = (notificationId: string, attemptsMade = 0) =>
 
 type Row = { id: string; kind: string; channel: string; status: string; skip_reason: string | null; attempts: number; last_error: string | null; sent_at: Date | null; dedupe_key: string };
 async function notificationsOf(appointmentId: string): Promise<Row[]> {
-  const { rows } = await pg.query<Row>(
+  const { rows } = await suite.pg.query<Row>(
     'SELECT id, kind, channel, status, skip_reason, attempts, last_error, sent_at, dedupe_key FROM notifications WHERE appointment_id = $1 ORDER BY created_at, channel',
     [appointmentId],
   );
@@ -274,7 +259,7 @@ it('control.renewal_requested: the patient gets the renewal notice with the pack
   });
   await processEvent(event.id);
   await processEvent(event.id);
-  const { rows } = await pg.query<Row>("SELECT id, status, dedupe_key FROM notifications WHERE control_id = $1 AND channel = 'email'", [control.id]);
+  const { rows } = await suite.pg.query<Row>("SELECT id, status, dedupe_key FROM notifications WHERE control_id = $1 AND channel = 'email'", [control.id]);
   expect(rows).toHaveLength(1);
   expect(rows[0]!.dedupe_key).toBe(`renewal:${control.id}:email:${request.id}`);
   expect(await c.notifications.processNotificationSend(sendJob(rows[0]!.id))).toMatchObject({ status: 'sent' });

@@ -20,12 +20,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
 import { Client } from 'pg';
-import { migrate } from '../../lib/db/migrator';
-import type { QueueName } from '../../lib/queues/names';
+import { migrate } from '../../lib/platform/db/migrator';
+import type { QueueName } from '../../lib/platform/config/queue-names';
 import { TEST_DATABASE_URL, TEST_DIRECT_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { useSuite } from '../support/suite';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const DB_NAME = `agenda_scratch_redrive_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
@@ -36,19 +37,6 @@ const dbUrl = (name: string) => {
   return u.toString();
 };
 
-type Container = {
-  appointments: typeof import('../../lib/appointments/service');
-  webhooks: typeof import('../../lib/webhooks/endpoints');
-  deliver: typeof import('../../lib/webhooks/deliver');
-  relay: typeof import('../../lib/outbox/relay');
-  processors: typeof import('../../lib/outbox/processors');
-  jobs: typeof import('../../lib/queues/jobs');
-  queues: typeof import('../../lib/queues/queues');
-  dispatch: typeof import('../../worker/dispatch');
-  config: typeof import('../../lib/config');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let c: Container;
 let proxy: TcpProxy;
 let pg: Client;
 let smtp: SmtpSink;
@@ -61,6 +49,29 @@ const receiver = http.createServer((req, res) => {
   res.end();
 });
 
+// Declared before the suite so it runs before the suite's cleanup: a case that failed with the
+// database unreachable must not leave the queue obliteration and closeAll facing the outage.
+afterAll(() => proxy?.up());
+
+const suite = useSuite({
+  // DATABASE_URL and SMTP_URL point at this file's database (through the proxy) and SMTP sink once
+  // they exist: set below, then the container reloaded.
+  env: { AGENDA_PROFILE: 'worker', WEBHOOKS_ALLOW_LOOPBACK: 'true', DATABASE_URL: process.env.DATABASE_URL, SMTP_URL: undefined },
+  modules: {
+    appointments: () => import('../../lib/domain/appointments/service'),
+    webhooks: () => import('../../lib/domain/webhooks/endpoints'),
+    deliver: () => import('../../lib/domain/webhooks/retry-policy'),
+    relay: () => import('../../lib/jobs/outbox/relay'),
+    processors: () => import('../../lib/jobs/processors/domain-event'),
+    jobs: () => import('../../lib/platform/queues/jobs'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    dispatch: () => import('../../worker/dispatch'),
+    config: () => import('../../lib/platform/config'),
+  },
+  obliterateQueues: true,
+});
+const c = suite.m;
+
 beforeAll(async () => {
   smtp = await startSmtpSink();
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -69,33 +80,14 @@ beforeAll(async () => {
   // In front of what the product uses: PostgreSQL, or PgBouncer in the pass through it.
   const target = new URL(TEST_DATABASE_URL);
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  process.env.AGENDA_PROFILE = 'worker';
   process.env.DATABASE_URL = proxy.urlFor(dbUrl(DB_NAME));
-  process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
   process.env.SMTP_URL = `smtp://127.0.0.1:${smtp.port}`;
-  jest.resetModules();
-  c = {
-    appointments: await import('../../lib/appointments/service'),
-    webhooks: await import('../../lib/webhooks/endpoints'),
-    deliver: await import('../../lib/webhooks/deliver'),
-    relay: await import('../../lib/outbox/relay'),
-    processors: await import('../../lib/outbox/processors'),
-    jobs: await import('../../lib/queues/jobs'),
-    queues: await import('../../lib/queues/queues'),
-    dispatch: await import('../../worker/dispatch'),
-    config: await import('../../lib/config'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
-  pg = new Client({ connectionString: dbUrl(DB_NAME) }); // straight to PostgreSQL: the test's own eyes
+  await suite.reload();
+  pg = new Client({ connectionString: dbUrl(DB_NAME) }); // straight to this file's database: the test's own eyes
   await pg.connect();
 });
 
 afterAll(async () => {
-  await proxy.up();
-  for (const name of ['agenda', 'webhook', 'notification'] as const) {
-    await (await queueOf(name)).obliterate({ force: true }).catch(() => undefined);
-  }
-  await c.closeAll();
   await pg.end();
   await proxy.close();
   const admin = new Client({ connectionString: dbUrl('postgres') });

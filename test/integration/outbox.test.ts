@@ -4,61 +4,51 @@
  * still succeeds and its event waits unpublished; once Redis is back one relay pass publishes it,
  * exactly once.
  */
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { TEST_REDIS_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { localAt, newPatient, newProfessional } from '../support/scheduling-fixtures';
 import { untilRedisBack } from '../support/redis-link';
+import { useSuite } from '../support/suite';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 let proxy: TcpProxy;
-let pg: Client;
 
-type Container = {
-  appointments: typeof import('../../lib/appointments/service');
-  outbox: typeof import('../../lib/outbox/outbox');
-  relay: typeof import('../../lib/outbox/relay');
-  processors: typeof import('../../lib/outbox/processors');
-  queues: typeof import('../../lib/queues/queues');
-  schedulers: typeof import('../../worker/schedulers');
-  redis: typeof import('../../lib/redis/client');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let c: Container;
+// Declared before the suite so it runs before the suite's cleanup: a case that failed while Redis
+// was down must not leave the queue obliteration and closeAll facing the outage.
+afterAll(() => redisUp());
+
+const suite = useSuite({
+  // REDIS_URL points at the proxy once it listens (set below, then the container reloaded).
+  env: { AGENDA_PROFILE: 'api', REDIS_URL: TEST_REDIS_URL },
+  modules: {
+    appointments: () => import('../../lib/domain/appointments/service'),
+    outbox: () => import('../../lib/domain/events/outbox'),
+    relay: () => import('../../lib/jobs/outbox/relay'),
+    processors: () => import('../../lib/jobs/processors/domain-event'),
+    relayJob: () => import('../../lib/jobs/processors/outbox-relay'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    schedulers: () => import('../../worker/schedulers'),
+    redis: () => import('../../lib/platform/redis/client'),
+  },
+  pg: true,
+  obliterateQueues: true,
+});
+const c = suite.m;
 
 beforeAll(async () => {
   const target = new URL(TEST_REDIS_URL);
   proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-  process.env.AGENDA_PROFILE = 'api';
   process.env.REDIS_URL = proxy.urlFor(TEST_REDIS_URL);
-  jest.resetModules();
-  c = {
-    appointments: await import('../../lib/appointments/service'),
-    outbox: await import('../../lib/outbox/outbox'),
-    relay: await import('../../lib/outbox/relay'),
-    processors: await import('../../lib/outbox/processors'),
-    queues: await import('../../lib/queues/queues'),
-    schedulers: await import('../../worker/schedulers'),
-    redis: await import('../../lib/redis/client'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
+  await suite.reload();
 });
+
+afterAll(() => proxy.close());
 
 /** Redis reachable again, and this (function) container's link back: it remembers an outage for a few seconds. */
 async function redisUp() {
   await proxy.up();
   await untilRedisBack(() => c.redis.getRedis());
 }
-
-afterAll(async () => {
-  await redisUp();
-  await (await c.queues.getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
-  await c.closeAll();
-  await pg.end();
-  await proxy.close();
-});
 
 async function setup() {
   const clinic = await newClinic();
@@ -69,7 +59,7 @@ async function setup() {
 
 const events = async (aggregateId: string) =>
   (
-    await pg.query<{ id: string; type: string; published_at: Date | null; attempts: number; last_error: string | null; payload: object }>(
+    await suite.pg.query<{ id: string; type: string; published_at: Date | null; attempts: number; last_error: string | null; payload: object }>(
       'SELECT id, type, published_at, attempts, last_error, payload FROM outbox_events WHERE aggregate_id = $1 ORDER BY created_at',
       [aggregateId],
     )
@@ -107,14 +97,14 @@ it('a refused booking writes no outbox row (same transaction)', async () => {
   await redisUp();
   const s = await setup();
   await c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 10) });
-  const before = await pg.query('SELECT count(*)::int AS n FROM outbox_events WHERE clinic_id = $1', [s.scope.clinicId]);
+  const before = await suite.pg.query('SELECT count(*)::int AS n FROM outbox_events WHERE clinic_id = $1', [s.scope.clinicId]);
   await expect(
     c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 10, 15) }),
   ).rejects.toMatchObject({ code: 'conflict' });
   await expect(
     c.appointments.createAppointment(s.scope, { professionalId: s.pro.id, patientId: s.patient.id, startsAt: localAt(3, 21) }),
   ).rejects.toMatchObject({ code: 'rule_violated' });
-  const after = await pg.query('SELECT count(*)::int AS n FROM outbox_events WHERE clinic_id = $1', [s.scope.clinicId]);
+  const after = await suite.pg.query('SELECT count(*)::int AS n FROM outbox_events WHERE clinic_id = $1', [s.scope.clinicId]);
   expect(after.rows[0].n).toBe(before.rows[0].n);
 });
 
@@ -154,11 +144,11 @@ it('Redis down during a booking: the booking succeeds, the event waits; after Re
   expect(await q.getJob(`reminder:${appt.id}:120`)).toBeUndefined();
   const job = { queue: 'agenda' as const, name: 'domain.event' as const, id: ev!.id, data: { eventId: ev!.id }, attemptsMade: 0, mode: 'inline' as const };
   expect(await c.processors.processDomainEvent(job)).toEqual({ eventId: ev!.id, type: 'appointment.created' });
-  const processedAt = (await pg.query('SELECT processed_at FROM outbox_events WHERE id = $1', [ev!.id])).rows[0].processed_at;
+  const processedAt = (await suite.pg.query('SELECT processed_at FROM outbox_events WHERE id = $1', [ev!.id])).rows[0].processed_at;
   expect(processedAt).toBeInstanceOf(Date);
   expect(await c.processors.processDomainEvent(job)).toEqual({ eventId: ev!.id, type: 'appointment.created' });
   // The first run's mark stands.
-  expect((await pg.query('SELECT processed_at FROM outbox_events WHERE id = $1', [ev!.id])).rows[0].processed_at).toEqual(processedAt);
+  expect((await suite.pg.query('SELECT processed_at FROM outbox_events WHERE id = $1', [ev!.id])).rows[0].processed_at).toEqual(processedAt);
   expect(await q.getJob(`reminder:${appt.id}:120`)).toBeDefined();
   expect(await q.getJob(`reminder:${appt.id}:1440`)).toBeDefined();
 });
@@ -174,8 +164,9 @@ it('the worker schedules the relay, the expiry scan, the no-show sweep and the s
   expect(await q.getJobScheduler('appointments-no-show-sweep')).toMatchObject({ name: 'appointments.no_show_sweep', every: 300_000 });
   expect(await q.getJobScheduler('sockets-sweep')).toMatchObject({ name: 'sockets.sweep', every: 3_600_000 });
   expect(await q.getJobScheduler('idempotency-purge')).toMatchObject({ name: 'idempotency.purge', every: 600_000 });
-  expect(await q.getJobSchedulersCount()).toBe(5);
-  const relay = await c.processors.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
+  expect(await q.getJobScheduler('retention-purge')).toMatchObject({ name: 'retention.purge', every: 3_600_000 });
+  expect(await q.getJobSchedulersCount()).toBe(6);
+  const relay = await c.relayJob.processOutboxRelay({ queue: 'agenda', name: 'outbox.relay', id: 'r', data: {}, attemptsMade: 0, mode: 'inline' });
   const count = { checked: expect.any(Number), requeued: expect.any(Number) };
   expect(relay).toEqual({
     found: expect.any(Number),

@@ -1,16 +1,11 @@
 import { newClinic } from '../support/clinic';
 import { get, invoke, post, type InvokeResult } from '../support/invoke';
+import { useSuite } from '../support/suite';
 
-type Fns = typeof import('../../functions/http/patients');
-let fns: Fns;
+const { fns, db } = useSuite({
+  modules: { fns: () => import('../../functions/http/patients'), db: () => import('../../lib/platform/db/client') },
+}).m;
 type Auth = Awaited<ReturnType<typeof newClinic>>['auth'];
-
-beforeAll(() => {
-  fns = require('../../functions/http/patients');
-});
-afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
 
 const path = (id: string) => ({ path: `/v1/patients/${id}`, pathParameters: { id } });
 
@@ -28,12 +23,11 @@ function expectField(res: InvokeResult, field: string) {
 
 /** An appointment straight in the database: the appointments API is not this file's subject. */
 async function bookDirectly(clinicId: string, patientId: string) {
-  const { getDb } = require('../../lib/db/client');
-  const db = await getDb();
-  const professional = await db.professional.create({ data: { clinicId, name: 'Dr. X' } });
+  const prisma = await db.getDb();
+  const professional = await prisma.professional.create({ data: { clinicId, name: 'Dr. X' } });
   const startsAt = new Date('2026-09-01T12:00:00Z');
   const endsAt = new Date('2026-09-01T12:30:00Z');
-  return db.appointment.create({
+  return prisma.appointment.create({
     data: { clinicId, professionalId: professional.id, patientId, startsAt, endsAt, blockStartsAt: startsAt, blockEndsAt: endsAt },
   });
 }

@@ -16,10 +16,10 @@ const POOL_MAX = 20;
 const ROUNDS = 3;
 
 type Container = {
-  inTransaction: typeof import('../../lib/db/transaction').inTransaction;
-  getDb: typeof import('../../lib/db/client').getDb;
-  getPoolIfCreated: typeof import('../../lib/db/client').getPoolIfCreated;
-  closeDb: typeof import('../../lib/db/client').closeDb;
+  inTransaction: typeof import('../../lib/platform/db/transaction').inTransaction;
+  getDb: typeof import('../../lib/platform/db/client').getDb;
+  getPoolIfCreated: typeof import('../../lib/platform/db/client').getPoolIfCreated;
+  closeDb: typeof import('../../lib/platform/db/client').closeDb;
 };
 
 const service = `agenda-budget-${randomUUID().slice(0, 8)}`;
@@ -51,9 +51,9 @@ beforeAll(async () => {
   });
   for (let i = 0; i < CONTAINERS; i++) {
     jest.resetModules();
-    const client = await import('../../lib/db/client');
+    const client = await import('../../lib/platform/db/client');
     const c: Container = {
-      inTransaction: (await import('../../lib/db/transaction')).inTransaction,
+      inTransaction: (await import('../../lib/platform/db/transaction')).inTransaction,
       getDb: client.getDb,
       getPoolIfCreated: client.getPoolIfCreated,
       closeDb: client.closeDb,

@@ -12,13 +12,13 @@ import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
 import { freePort } from '../support/processes';
 
 type Container = {
-  getDb: typeof import('../../lib/db/client').getDb;
-  getPoolerStatus: typeof import('../../lib/db/client').getPoolerStatus;
-  getPoolIfCreated: typeof import('../../lib/db/client').getPoolIfCreated;
-  inTransaction: typeof import('../../lib/db/transaction').inTransaction;
-  closeDb: typeof import('../../lib/db/client').closeDb;
-  logger: typeof import('../../lib/observability/logger').logger;
-  errors: typeof import('../../lib/errors/app-error');
+  getDb: typeof import('../../lib/platform/db/client').getDb;
+  getPoolerStatus: typeof import('../../lib/platform/db/client').getPoolerStatus;
+  getPoolIfCreated: typeof import('../../lib/platform/db/client').getPoolIfCreated;
+  inTransaction: typeof import('../../lib/platform/db/transaction').inTransaction;
+  closeDb: typeof import('../../lib/platform/db/client').closeDb;
+  logger: typeof import('../../lib/platform/observability/logger').logger;
+  errors: typeof import('../../lib/platform/errors/app-error');
 };
 
 const SETTINGS = ['DATABASE_URL', 'DB_POOLER', 'DIRECT_DATABASE_URL', 'DB_STATEMENT_TIMEOUT_MS', 'DB_IDLE_IN_TX_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS', 'DB_STARTUP_BASE_DELAY_MS', 'DB_STARTUP_ATTEMPTS', 'AGENDA_PROFILE'];
@@ -29,15 +29,15 @@ const containers: Container[] = [];
 async function loadContainer(env: Record<string, string | undefined>): Promise<Container> {
   setEnv({ ...saved, DB_POOLER: undefined, DIRECT_DATABASE_URL: undefined, ...env });
   jest.resetModules();
-  const client = await import('../../lib/db/client');
+  const client = await import('../../lib/platform/db/client');
   const c: Container = {
     getDb: client.getDb,
     getPoolerStatus: client.getPoolerStatus,
     getPoolIfCreated: client.getPoolIfCreated,
     closeDb: client.closeDb,
-    inTransaction: (await import('../../lib/db/transaction')).inTransaction,
-    logger: (await import('../../lib/observability/logger')).logger,
-    errors: await import('../../lib/errors/app-error'),
+    inTransaction: (await import('../../lib/platform/db/transaction')).inTransaction,
+    logger: (await import('../../lib/platform/observability/logger')).logger,
+    errors: await import('../../lib/platform/errors/app-error'),
   };
   containers.push(c);
   return c;
@@ -174,7 +174,7 @@ describe('start-up check of the role statement_timeout through the pooler', () =
     const database = `agenda_scratch_pooler_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
     scratchDatabases.push(database);
     await observer.query(`CREATE DATABASE "${database}"`);
-    // Exactly what the README tells operators to run (here for one scratch database only).
+    // Exactly what docs/OPERATIONS.md tells operators to run (here for one scratch database only).
     await observer.query(`ALTER ROLE postgres IN DATABASE "${database}" SET statement_timeout = '7s'`);
     const c = await pooled({ DATABASE_URL: bouncer.urlFor(urlFor(database)), DIRECT_DATABASE_URL: urlFor(database), DB_STATEMENT_TIMEOUT_MS: '10000' });
     const warn = jest.spyOn(c.logger, 'warn');

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { newClinic } from '../support/clinic';
 import { get, invoke, post, type InvokeResult } from '../support/invoke';
+import { useSuite } from '../support/suite';
 
-type Fns = typeof import('../../functions/http/professionals');
-let fns: Fns;
+const { fns, db, redisClient } = useSuite({
+  modules: {
+    fns: () => import('../../functions/http/professionals'),
+    db: () => import('../../lib/platform/db/client'),
+    redisClient: () => import('../../lib/platform/redis/client'),
+  },
+}).m;
 type Auth = Awaited<ReturnType<typeof newClinic>>['auth'];
-
-beforeAll(() => {
-  fns = require('../../functions/http/professionals');
-});
-afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
 
 const path = (id: string, rest = '') => ({ path: `/v1/professionals/${id}${rest}`, pathParameters: { id } });
 
@@ -25,8 +24,7 @@ const putHours = (auth: Auth, id: string, body: unknown) =>
   invoke(fns.putHours, { method: 'PUT', ...path(id, '/working-hours'), body, ...auth });
 
 async function slotsVersion(professionalId: string): Promise<number> {
-  const { getRedis } = require('../../lib/redis/client');
-  const redis = await getRedis();
+  const redis = await redisClient.getRedis();
   return Number((await redis.get(`slots:ver:${professionalId}`)) ?? '0');
 }
 
@@ -139,9 +137,8 @@ describe('professionals', () => {
     expect(got.body.data).toEqual(sorted);
 
     // Stored as minutes from local midnight.
-    const { getDb } = require('../../lib/db/client');
-    const rows = await (await getDb()).workingHours.findMany({ where: { professionalId: p.id }, orderBy: { startMinute: 'asc' } });
-    expect(rows.map((r: { startMinute: number; endMinute: number }) => [r.startMinute, r.endMinute])).toEqual([
+    const rows = await (await db.getDb()).workingHours.findMany({ where: { professionalId: p.id }, orderBy: { startMinute: 'asc' } });
+    expect(rows.map((r) => [r.startMinute, r.endMinute])).toEqual([
       [480, 720],
       [720, 780],
       [840, 1110],

@@ -1,6 +1,6 @@
 /**
- * The "Redis is down" memory of function containers (lib/redis/client.ts) and the queue getters'
- * bounded attempts (lib/queues/queues.ts), against the real Redis behind a TCP proxy (the shared
+ * The "Redis is down" memory of function containers (lib/platform/redis/client.ts) and the queue getters'
+ * bounded attempts (lib/platform/queues/queues.ts), against the real Redis behind a TCP proxy (the shared
  * server is never touched): after one failed wait for a link, calls fail at once for
  * REDIS_DOWN_RETRY_AFTER_MS, then one caller waits again (bounded) while the others still fail at
  * once; the queue getter makes its attempts within REDIS_READY_TIMEOUT_MS, also when the link is
@@ -9,44 +9,40 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_REDIS_URL } from '../setup/test-env';
 import { untilRedisBack } from '../support/redis-link';
+import { useSuite } from '../support/suite';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const DOWN_RETRY_AFTER_MS = 1_500;
 /** A call refused from memory answers in far less than any wait for a link. */
 const AT_ONCE_MS = 100;
 
-type Container = {
-  redis: typeof import('../../lib/redis/client');
-  errors: typeof import('../../lib/redis/errors');
-  queues: typeof import('../../lib/queues/queues');
-  logger: typeof import('../../lib/observability/logger').logger;
-  config: ReturnType<typeof import('../../lib/config').getConfig>;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
+const suite = useSuite({
+  modules: {
+    redis: () => import('../../lib/platform/redis/client'),
+    errors: () => import('../../lib/platform/errors/redis-link'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    observability: () => import('../../lib/platform/observability/logger'),
+    config: () => import('../../lib/platform/config'),
+  },
+});
 
 let proxy: TcpProxy;
-const containers: Container[] = [];
 
-/** A new simulated container with these settings; its configuration is read at once, so later env changes stay out. */
-async function container(env: Record<string, string>): Promise<Container> {
+/**
+ * A new simulated container with these settings (the previous one closed); its configuration is
+ * read at once, so later env changes stay out.
+ */
+async function container(env: Record<string, string>) {
   const saved = { ...process.env };
   Object.assign(process.env, { REDIS_URL: proxy.urlFor(TEST_REDIS_URL), REDIS_DOWN_RETRY_AFTER_MS: String(DOWN_RETRY_AFTER_MS) }, env);
-  jest.resetModules();
   try {
-    const c: Container = {
-      redis: await import('../../lib/redis/client'),
-      errors: await import('../../lib/redis/errors'),
-      queues: await import('../../lib/queues/queues'),
-      logger: (await import('../../lib/observability/logger')).logger,
-      config: (await import('../../lib/config')).getConfig(),
-      closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-    };
-    containers.push(c);
-    return c;
+    const { redis, errors, queues, observability, config } = await suite.reload();
+    return { redis, errors, queues, logger: observability.logger, config: config.getConfig() };
   } finally {
     process.env = saved;
   }
 }
+type Container = Awaited<ReturnType<typeof container>>;
 
 /** Until the client has seen its socket close (it stays `ready` until it processes the close). */
 async function linkLost(c: Container): Promise<void> {
@@ -69,8 +65,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await proxy.up();
-  for (const c of containers) await c.closeAll();
   await proxy.close();
 });
 

@@ -7,43 +7,36 @@
  */
 import { Worker, type Job } from 'bullmq';
 import { DateTime } from 'luxon';
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL, TEST_REDIS_URL } from '../setup/test-env';
+import { TEST_REDIS_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { buildContext } from '../support/invoke';
 import { newPatient } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
 
 /** A zone no other test file uses, so the passes here leave other files' clinics alone. */
 const ZONE = 'Australia/Eucla'; // +08:45
 const SCHEDULERS = ['renewal-slot-inline', 'renewal-slot-lambda'] as const;
 
-let dispatch: typeof import('../../worker/dispatch');
-let queues: typeof import('../../lib/queues/queues');
-let getDb: typeof import('../../lib/db/client').getDb;
-let pg: Client;
-
-beforeAll(async () => {
-  dispatch = require('../../worker/dispatch');
-  queues = require('../../lib/queues/queues');
-  getDb = require('../../lib/db/client').getDb;
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
+// Emptying the queues at the end removes the job schedulers too.
+const suite = useSuite({
+  pg: true,
+  obliterateQueues: true,
+  modules: {
+    dispatch: () => import('../../worker/dispatch'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    db: () => import('../../lib/platform/db/client'),
+    runJob: () => import('../../functions/jobs/run-job'),
+  },
 });
-afterAll(async () => {
-  const q = await queues.getRenovacaoQueue();
-  for (const id of SCHEDULERS) await q.removeJobScheduler(id);
-  await q.obliterate({ force: true });
-  await pg.end();
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { dispatch, queues, db, runJob } = suite.m;
 
 /** An exhausted automatic package of a new clinic in ZONE: the next pass of its clinic renews it. */
 async function duePackage() {
   const { clinicId } = await newClinic(ZONE);
-  const db = await getDb();
+  const prisma = await db.getDb();
   const patient = await newPatient(clinicId);
   const day = 86_400_000;
-  return db.appointmentControl.create({
+  return prisma.appointmentControl.create({
     data: {
       clinicId, patientId: patient.id, sessionsTotal: 4, sessionsUsed: 4, status: 'exhausted', renewalPolicy: 'automatic',
       validFrom: new Date(Date.now() - 10 * day), validUntil: new Date(Date.now() + 20 * day),
@@ -51,7 +44,7 @@ async function duePackage() {
   });
 }
 const successors = async (id: string) =>
-  (await pg.query('SELECT id FROM appointment_controls WHERE previous_control_id = $1', [id])).rowCount;
+  (await suite.pg.query('SELECT id FROM appointment_controls WHERE previous_control_id = $1', [id])).rowCount;
 
 /**
  * A scheduler on the renovacao queue whose one slot is hh:15 UTC two hours on, for the clinics
@@ -110,7 +103,6 @@ it("through the job Lambda: the slot crosses the wire in the function's event", 
   const { job, slot } = await scheduledPass('renewal-slot-lambda');
   const event = JSON.parse(JSON.stringify(dispatch.invocationOf('renovacao', job)));
   expect(event).toMatchObject({ queue: 'renovacao', name: 'renewals.scan', scheduledAt: slot.toMillis() });
-  const runJob = require('../../functions/jobs/run-job') as typeof import('../../functions/jobs/run-job');
   const outcome = await runJob.handler(event, buildContext('agenda-test-jobRunner', 120_000));
   expect(outcome).toMatchObject({ ok: true, result: { localHour: slot.setZone(ZONE).hour } });
   expect(await successors(pkg.id)).toBe(1);

@@ -1,27 +1,27 @@
 import { DateTime } from 'luxon';
-import { Client } from 'pg';
-import { TEST_DIRECT_DATABASE_URL } from '../setup/test-env';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
 import { newPatient, newProfessional } from '../support/scheduling-fixtures';
+import { useSuite } from '../support/suite';
 
-type Renewals = typeof import('../../lib/renewals/service') & typeof import('../../lib/renewals/scan') & typeof import('../../lib/renewals/window');
-let renewals: Renewals;
-let controls: typeof import('../../functions/http/controls');
-let getDb: typeof import('../../lib/db/client').getDb;
-let pg: Client;
-
-beforeAll(async () => {
-  renewals = { ...require('../../lib/renewals/service'), ...require('../../lib/renewals/scan'), ...require('../../lib/renewals/window') };
-  controls = require('../../functions/http/controls');
-  getDb = require('../../lib/db/client').getDb;
-  pg = new Client({ connectionString: TEST_DIRECT_DATABASE_URL });
-  await pg.connect();
+const suite = useSuite({
+  pg: true,
+  obliterateQueues: true,
+  modules: {
+    renewal: () => import('../../lib/domain/session-packages/renewal'),
+    renewalScan: () => import('../../lib/domain/session-packages/renewal-scan'),
+    renewalWindow: () => import('../../lib/domain/session-packages/renewal-window'),
+    controls: () => import('../../functions/http/controls'),
+    db: () => import('../../lib/platform/db/client'),
+    eventNotices: () => import('../../lib/domain/notifications/event-notices'),
+    notificationSend: () => import('../../lib/jobs/processors/notification-send'),
+    inApp: () => import('../../lib/domain/notifications/in-app-backlog'),
+    registry: () => import('../../lib/jobs/registry'),
+    workerSchedulers: () => import('../../worker/schedulers'),
+    queues: () => import('../../lib/platform/queues/queues'),
+  },
 });
-afterAll(async () => {
-  await pg.end();
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { renewal, renewalScan, renewalWindow, controls, db, eventNotices, notificationSend, inApp, registry, workerSchedulers, queues } = suite.m;
 
 const DAY = 86_400_000;
 const days = (n: number) => new Date(Date.now() + n * DAY);
@@ -35,17 +35,17 @@ const OTHER_ZONE = 'Atlantic/Cape_Verde'; // -01:00
 /** Today's hh:15 in `zone`: the instant of that zone's pass for local hour `hour` (default 3, the setting's default). */
 const passAt = (zone: string, hour = 3) => DateTime.now().setZone(zone).set({ hour, minute: 15, second: 0, millisecond: 0 }).toJSDate();
 /** The daily pass of `zone`'s clinics. */
-const scan = (zone = ZONE) => renewals.scanRenewals({ now: passAt(zone) });
+const scan = (zone = ZONE) => renewalScan.scanRenewals({ now: passAt(zone) });
 
 /** A package written straight to the table (the create route refuses past dates and fixed statuses). */
 async function newControl(
   clinicId: string,
   data: { renewalPolicy: 'manual' | 'automatic'; status?: string; sessionsTotal?: number; sessionsUsed?: number; validFrom?: Date; validUntil: Date; professionalId?: string },
 ) {
-  const db = await getDb();
+  const prisma = await db.getDb();
   const patient = await newPatient(clinicId);
   const total = data.sessionsTotal ?? 4;
-  return db.appointmentControl.create({
+  return prisma.appointmentControl.create({
     data: {
       clinicId,
       patientId: patient.id,
@@ -62,14 +62,14 @@ async function newControl(
 }
 
 async function successorsOf(id: string) {
-  const { rows } = await pg.query('SELECT * FROM appointment_controls WHERE previous_control_id = $1', [id]);
+  const { rows } = await suite.pg.query('SELECT * FROM appointment_controls WHERE previous_control_id = $1', [id]);
   return rows;
 }
 async function statusOf(id: string) {
-  return (await pg.query<{ status: string }>('SELECT status FROM appointment_controls WHERE id = $1', [id])).rows[0]!.status;
+  return (await suite.pg.query<{ status: string }>('SELECT status FROM appointment_controls WHERE id = $1', [id])).rows[0]!.status;
 }
 async function eventsOf(clinicId: string, type: string) {
-  return (await pg.query<{ aggregate_id: string; payload: Record<string, unknown> }>('SELECT aggregate_id, payload FROM outbox_events WHERE clinic_id = $1 AND type = $2', [clinicId, type])).rows;
+  return (await suite.pg.query<{ aggregate_id: string; payload: Record<string, unknown> }>('SELECT aggregate_id, payload FROM outbox_events WHERE clinic_id = $1 AND type = $2', [clinicId, type])).rows;
 }
 
 describe('renewals', () => {
@@ -107,7 +107,7 @@ describe('renewals', () => {
     const { clinicId } = await newClinic();
     const old = await newControl(clinicId, { renewalPolicy: 'automatic', validFrom: days(-12), validUntil: days(-2) });
     const before = Date.now();
-    const r = await renewals.renewControl(clinicId, old.id, { by: 'manual' });
+    const r = await renewal.renewControl(clinicId, old.id, { by: 'manual' });
     expect(r.created).toBe(true);
     expect(new Date(r.control.validFrom).getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(new Date(r.control.validUntil).getTime() - new Date(r.control.validFrom).getTime()).toBe(10 * DAY);
@@ -116,7 +116,7 @@ describe('renewals', () => {
   it('renews once when five callers race (row lock; unique link as the last line)', async () => {
     const { clinicId } = await newClinic();
     const old = await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(5) });
-    const results = await Promise.all(Array.from({ length: 5 }, () => renewals.renewControl(clinicId, old.id, { by: 'manual' })));
+    const results = await Promise.all(Array.from({ length: 5 }, () => renewal.renewControl(clinicId, old.id, { by: 'manual' })));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.control.id)).size).toBe(1);
     expect(await successorsOf(old.id)).toHaveLength(1);
@@ -146,7 +146,7 @@ describe('renewals', () => {
     await Promise.all([scan(), scan()]);
     await scan();
 
-    const { rows } = await pg.query<{ control_id: string; status: string; reason: string }>(
+    const { rows } = await suite.pg.query<{ control_id: string; status: string; reason: string }>(
       'SELECT control_id, status, reason FROM renewal_requests WHERE clinic_id = $1 ORDER BY reason',
       [clinicId],
     );
@@ -162,8 +162,8 @@ describe('renewals', () => {
     expect(JSON.stringify(events)).not.toContain('Paciente'); // ids only
 
     // Renewing by hand fulfils the request.
-    await renewals.renewControl(clinicId, exhausted.id, { by: 'manual' });
-    const req = await pg.query('SELECT status, resolved_at FROM renewal_requests WHERE control_id = $1', [exhausted.id]);
+    await renewal.renewControl(clinicId, exhausted.id, { by: 'manual' });
+    const req = await suite.pg.query('SELECT status, resolved_at FROM renewal_requests WHERE control_id = $1', [exhausted.id]);
     expect(req.rows[0].status).toBe('fulfilled');
     expect(req.rows[0].resolved_at).toBeInstanceOf(Date);
   });
@@ -171,9 +171,9 @@ describe('renewals', () => {
   it('compares local dates in the clinic zone: "within N days" ends at local midnight after today + N', async () => {
     // 2026-03-10T02:30Z is still 2026-03-09 in São Paulo (-03:00), already 2026-03-10 in Tokyo.
     const now = new Date('2026-03-10T02:30:00Z');
-    expect(renewals.renewalHorizon(now, 'America/Sao_Paulo', 7).toISOString()).toBe('2026-03-17T03:00:00.000Z');
-    expect(renewals.renewalHorizon(now, 'Asia/Tokyo', 7).toISOString()).toBe('2026-03-17T15:00:00.000Z');
-    expect(renewals.renewalHorizon(now, 'Not/AZone', 7).toISOString()).toBe('2026-03-17T03:00:00.000Z');
+    expect(renewalWindow.renewalHorizon(now, 'America/Sao_Paulo', 7).toISOString()).toBe('2026-03-17T03:00:00.000Z');
+    expect(renewalWindow.renewalHorizon(now, 'Asia/Tokyo', 7).toISOString()).toBe('2026-03-17T15:00:00.000Z');
+    expect(renewalWindow.renewalHorizon(now, 'Not/AZone', 7).toISOString()).toBe('2026-03-17T03:00:00.000Z');
 
     const { clinicId } = await newClinic(ZONE);
     const today = DateTime.now().setZone(ZONE).startOf('day');
@@ -191,8 +191,8 @@ describe('renewals', () => {
     const theirs = await newControl(there.clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
 
     // 02:15 and 04:15 in ZONE: not its hour; 03:15 in ZONE is 20:30 in OTHER_ZONE.
-    await renewals.scanRenewals({ now: passAt(ZONE, 2) });
-    await renewals.scanRenewals({ now: passAt(ZONE, 4) });
+    await renewalScan.scanRenewals({ now: passAt(ZONE, 2) });
+    await renewalScan.scanRenewals({ now: passAt(ZONE, 4) });
     expect(await successorsOf(mine.id)).toHaveLength(0);
     const pass = await scan(ZONE);
     expect(pass.localHour).toBe(3);
@@ -203,14 +203,14 @@ describe('renewals', () => {
     expect(await successorsOf(theirs.id)).toHaveLength(1);
     // Another hour when asked for it (the scheduler stamps RENEWAL_SCAN_LOCAL_HOUR on the job).
     const late = await newControl(here.clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
-    await renewals.scanRenewals({ now: passAt(ZONE, 22), localHour: 22 });
+    await renewalScan.scanRenewals({ now: passAt(ZONE, 22), localHour: 22 });
     expect(await successorsOf(late.id)).toHaveLength(1);
-    await expect(renewals.scanRenewals({ localHour: 24 })).rejects.toThrow('not 0-23');
+    await expect(renewalScan.scanRenewals({ localHour: 24 })).rejects.toThrow('not 0-23');
 
     // Which zones are due; an invalid stored zone counts as the product's default.
     const at = new Date('2026-03-10T06:15:00Z'); // 03:15 in São Paulo, 15:15 in Tokyo, 12:00 in Kathmandu
-    expect(renewals.zonesAtLocalHour(['America/Sao_Paulo', 'Asia/Tokyo', 'Not/AZone', ZONE], at, 3)).toEqual(['America/Sao_Paulo', 'Not/AZone']);
-    expect(renewals.zonesAtLocalHour(['America/Sao_Paulo', 'Asia/Tokyo', ZONE], at, 12)).toEqual([ZONE]);
+    expect(renewalWindow.zonesAtLocalHour(['America/Sao_Paulo', 'Asia/Tokyo', 'Not/AZone', ZONE], at, 3)).toEqual(['America/Sao_Paulo', 'Not/AZone']);
+    expect(renewalWindow.zonesAtLocalHour(['America/Sao_Paulo', 'Asia/Tokyo', ZONE], at, 12)).toEqual([ZONE]);
   });
 
   it('leaves packages that ended (or ran out) before the lookback alone and stores them expired', async () => {
@@ -230,10 +230,10 @@ describe('renewals', () => {
       exhaustedRecently: await newControl(clinicId, { renewalPolicy: 'manual', status: 'exhausted', validFrom: days(-300), validUntil: days(60) }),
     };
     // When they ran out (the booking that used the last session stamps updated_at).
-    await pg.query('UPDATE appointment_controls SET updated_at = $2 WHERE id = $1', [c.exhaustedLongAgo.id, at(since.minus({ days: 1 }))]);
-    await pg.query('UPDATE appointment_controls SET updated_at = $2 WHERE id = $1', [c.exhaustedRecently.id, at(since.plus({ days: 28 }))]);
+    await suite.pg.query('UPDATE appointment_controls SET updated_at = $2 WHERE id = $1', [c.exhaustedLongAgo.id, at(since.minus({ days: 1 }))]);
+    await suite.pg.query('UPDATE appointment_controls SET updated_at = $2 WHERE id = $1', [c.exhaustedRecently.id, at(since.plus({ days: 28 }))]);
 
-    const result = await renewals.scanRenewals({ now });
+    const result = await renewalScan.scanRenewals({ now });
     expect(result.expired).toBeGreaterThanOrEqual(4);
     await scan(); // a second pass changes nothing
 
@@ -252,40 +252,38 @@ describe('renewals', () => {
     // An ended package's next period starts at the pass, not back when it ended.
     const [next] = await successorsOf(c.autoFirstDay.id);
     expect(next.valid_from.getTime()).toBe(now.getTime());
-    const { rows } = await pg.query<{ control_id: string; reason: string }>('SELECT control_id, reason FROM renewal_requests WHERE clinic_id = $1', [clinicId]);
+    const { rows } = await suite.pg.query<{ control_id: string; reason: string }>('SELECT control_id, reason FROM renewal_requests WHERE clinic_id = $1', [clinicId]);
     expect(rows.sort((a, b) => a.reason.localeCompare(b.reason))).toEqual([
       { control_id: c.exhaustedRecently.id, reason: 'exhausted' },
       { control_id: c.manualRecent.id, reason: 'expiring' },
     ]);
     expect(await eventsOf(clinicId, 'control.renewed')).toHaveLength(1);
     // Expired ones still renew by hand, from now.
-    const byHand = await renewals.renewControl(clinicId, c.autoLongAgo.id, { by: 'manual' });
+    const byHand = await renewal.renewControl(clinicId, c.autoLongAgo.id, { by: 'manual' });
     expect(byHand.created).toBe(true);
   });
 
   it('dismisses the pending request of a package it stores expired, in the same step; its renewal notices are then skipped on both channels', async () => {
-    const notifications = require('../../lib/notifications/notifications') as typeof import('../../lib/notifications/notifications');
-    const inApp = require('../../lib/notifications/in-app') as typeof import('../../lib/notifications/in-app');
     const { clinicId } = await newClinic(ZONE);
     const ignored = await newControl(clinicId, { renewalPolicy: 'manual', validFrom: days(-40), validUntil: days(-5) });
 
     // Ended 5 days ago: the pass asks for its renewal, and the request's notices are recorded.
     await scan();
-    const { rows: [event] } = await pg.query(
+    const { rows: [event] } = await suite.pg.query(
       `SELECT id::text, clinic_id::text AS "clinicId", type, aggregate_id::text AS "aggregateId", payload
          FROM outbox_events WHERE aggregate_id = $1 AND type = 'control.renewal_requested'`,
       [ignored.id],
     );
-    const [emailId] = await notifications.notifyForEvent(event);
-    const requests = () => pg.query<{ control_id: string; status: string; resolved: boolean }>(
+    const [emailId] = await eventNotices.notifyForEvent(event);
+    const requests = () => suite.pg.query<{ control_id: string; status: string; resolved: boolean }>(
       'SELECT control_id, status, resolved_at IS NOT NULL AS resolved FROM renewal_requests WHERE clinic_id = $1 ORDER BY created_at', [clinicId]);
     expect((await requests()).rows).toEqual([{ control_id: ignored.id, status: 'pending', resolved: false }]);
     // Left behind by a pass before this rule: stored expired with its request still pending.
     const leftOpen = await newControl(clinicId, { renewalPolicy: 'manual', status: 'expired', validFrom: days(-200), validUntil: days(-100) });
-    await pg.query("INSERT INTO renewal_requests (clinic_id, control_id, reason) VALUES ($1, $2, 'expiring')", [clinicId, leftOpen.id]);
+    await suite.pg.query("INSERT INTO renewal_requests (clinic_id, control_id, reason) VALUES ($1, $2, 'expiring')", [clinicId, leftOpen.id]);
 
     // Nobody renewed it, and its end falls behind the lookback: the next pass expires it.
-    await pg.query("UPDATE appointment_controls SET valid_until = valid_until - interval '60 days' WHERE id = $1", [ignored.id]);
+    await suite.pg.query("UPDATE appointment_controls SET valid_until = valid_until - interval '60 days' WHERE id = $1", [ignored.id]);
     const pass = await scan();
     expect(pass.expired).toBeGreaterThanOrEqual(1);
     expect(pass.dismissed).toBeGreaterThanOrEqual(2);
@@ -299,19 +297,18 @@ describe('renewals', () => {
     const socket = { connectionId: 'renewals-test=', endpoint: 'http://127.0.0.1:9', clinicId, scope: 'clinic' };
     expect(await inApp.deliverBacklog(socket)).toEqual({ sent: 0, failed: 0, stale: 1 });
     const send = { queue: 'notification', name: 'notification.send', id: emailId!, data: { notificationId: emailId! }, attemptsMade: 0, mode: 'inline' } as const;
-    expect(await notifications.processNotificationSend(send)).toMatchObject({ status: 'skipped', reason: 'control_expired' });
-    const { rows: notices } = await pg.query('SELECT channel, status, skip_reason FROM notifications WHERE control_id = $1 ORDER BY channel', [ignored.id]);
+    expect(await notificationSend.processNotificationSend(send)).toMatchObject({ status: 'skipped', reason: 'control_expired' });
+    const { rows: notices } = await suite.pg.query('SELECT channel, status, skip_reason FROM notifications WHERE control_id = $1 ORDER BY channel', [ignored.id]);
     expect(notices).toEqual([
       { channel: 'email', status: 'skipped', skip_reason: 'control_expired' },
       { channel: 'in_app', status: 'skipped', skip_reason: 'control_expired' },
     ]);
     // Still renewable by hand; the dismissed request stays as it was.
-    expect((await renewals.renewControl(clinicId, ignored.id, { by: 'manual' })).created).toBe(true);
+    expect((await renewal.renewControl(clinicId, ignored.id, { by: 'manual' })).created).toBe(true);
     expect((await requests()).rows[0]).toMatchObject({ control_id: ignored.id, status: 'dismissed' });
   });
 
   it("a late or retried scheduled pass (through the job registry) scans the clinics of its slot, not those of the hour it runs in", async () => {
-    const { runJob } = require('../../lib/jobs/registry') as typeof import('../../lib/jobs/registry');
     const { clinicId } = await newClinic(ZONE);
     const due = await newControl(clinicId, { renewalPolicy: 'automatic', status: 'exhausted', validUntil: days(20) });
     // Its slot was hh:15 of the previous local hour in ZONE (as 03:15 for a job running at 04:xx): it
@@ -320,9 +317,9 @@ describe('renewals', () => {
     const job = { queue: 'renovacao', name: 'renewals.scan', id: `repeat:renewals-scan:${slot.toMillis()}`, data: { localHour: slot.hour }, attemptsMade: 1, mode: 'inline' } as const;
 
     // Run by the clock, the slot's clinics are not due any more.
-    await runJob(job);
+    await registry.runJob(job);
     expect(await successorsOf(due.id)).toHaveLength(0);
-    expect(await runJob({ ...job, scheduledAt: slot.toMillis() })).toMatchObject({ localHour: slot.hour, clinics: expect.any(Number) });
+    expect(await registry.runJob({ ...job, scheduledAt: slot.toMillis() })).toMatchObject({ localHour: slot.hour, clinics: expect.any(Number) });
     const [next] = await successorsOf(due.id);
     expect(next).toBeDefined();
   });
@@ -350,8 +347,8 @@ describe('renewals', () => {
   });
 
   it('registers the hourly renewal pass once on the renovacao queue, however often workers start', async () => {
-    const { startSchedulers, RENEWAL_SCAN_SCHEDULER_ID } = require('../../worker/schedulers') as typeof import('../../worker/schedulers');
-    const { getRenovacaoQueue, getAgendaQueue } = require('../../lib/queues/queues') as typeof import('../../lib/queues/queues');
+    const { startSchedulers, RENEWAL_SCAN_SCHEDULER_ID } = workerSchedulers;
+    const { getRenovacaoQueue, getAgendaQueue } = queues;
     await Promise.all([startSchedulers(), startSchedulers()]);
     await startSchedulers();
     const renovacao = await getRenovacaoQueue();

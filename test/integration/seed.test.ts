@@ -1,19 +1,15 @@
 import { DateTime } from 'luxon';
 import { invoke } from '../support/invoke';
+import { useSuite } from '../support/suite';
 
-type Seed = typeof import('../../prisma/seed');
-let seedMod: Seed;
-let slots: typeof import('../../functions/http/slots');
-let keys: typeof import('../../functions/http/clinic');
-
-beforeAll(() => {
-  seedMod = require('../../prisma/seed');
-  slots = require('../../functions/http/slots');
-  keys = require('../../functions/http/clinic');
-});
-afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { seedMod, slots, keys, dbClient } = useSuite({
+  modules: {
+    seedMod: () => import('../../prisma/seed'),
+    slots: () => import('../../functions/http/slots'),
+    keys: () => import('../../functions/http/clinic'),
+    dbClient: () => import('../../lib/platform/db/client'),
+  },
+}).m;
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -32,8 +28,7 @@ it("npm run dev's demo data: a clinic, a bookable professional and a patient, a 
   expect(clinic.body).toMatchObject({ id: seedMod.DEMO_CLINIC_ID, timeZone: 'America/Sao_Paulo' });
 
   // Seeding twice made one of each, and the professional has free slots on the next Monday.
-  const { getDb } = require('../../lib/db/client') as typeof import('../../lib/db/client');
-  const db = await getDb();
+  const db = await dbClient.getDb();
   expect(await db.professional.count({ where: { clinicId: seedMod.DEMO_CLINIC_ID } })).toBe(1);
   expect(await db.patient.count({ where: { clinicId: seedMod.DEMO_CLINIC_ID } })).toBe(1);
   const monday = DateTime.now().setZone('America/Sao_Paulo').startOf('week').plus({ weeks: 1 });

@@ -6,26 +6,18 @@
  */
 import { newClinic } from '../support/clinic';
 import { get, type InvokeResult } from '../support/invoke';
+import { useSuite } from '../support/suite';
 
-type Container = {
-  handler: typeof import('../../functions/http/slots').handler;
-  getDb: typeof import('../../lib/db/client').getDb;
-  invalidateSlots: typeof import('../../lib/availability/cache').invalidateSlots;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
+const suite = useSuite({
+  modules: {
+    slots: () => import('../../functions/http/slots'),
+    db: () => import('../../lib/platform/db/client'),
+    cache: () => import('../../lib/domain/availability/cache'),
+    availability: () => import('../../lib/domain/availability/service'),
+  },
+});
+const { slots, db, cache, availability } = suite.m;
 
-/** A fresh module registry: a new simulated Lambda container reading the current env. */
-function loadContainer(): Container {
-  jest.resetModules();
-  return {
-    handler: require('../../functions/http/slots').handler,
-    getDb: require('../../lib/db/client').getDb,
-    invalidateSlots: require('../../lib/availability/cache').invalidateSlots,
-    closeAll: require('../../lib/lifecycle/close-all').closeAll,
-  };
-}
-
-let c: Container;
 let clinic: Awaited<ReturnType<typeof newClinic>>;
 let professionalId: string;
 
@@ -33,14 +25,13 @@ let professionalId: string;
 const MONDAY = '2030-03-04';
 const path = (id: string, query: string) => `/v1/professionals/${id}/slots?${query}`;
 const slotsOf = (id: string, query: string, auth: { headers: Record<string, string> } = clinic.auth): Promise<InvokeResult> =>
-  get(c.handler, path(id, query), { ...auth, routeKey: 'GET /v1/professionals/{id}/slots', pathParameters: { id } });
+  get(slots.handler, path(id, query), { ...auth, routeKey: 'GET /v1/professionals/{id}/slots', pathParameters: { id } });
 const starts = (res: InvokeResult) => (res.body.slots as Array<{ start: string }>).map((s) => s.start);
 
 beforeAll(async () => {
-  c = loadContainer();
   clinic = await newClinic('America/Sao_Paulo');
-  const db = await c.getDb();
-  const pro = await db.professional.create({
+  const prisma = await db.getDb();
+  const pro = await prisma.professional.create({
     data: {
       clinicId: clinic.clinicId,
       name: 'Dra. Teste',
@@ -55,7 +46,7 @@ beforeAll(async () => {
     },
   });
   professionalId = pro.id;
-  const patient = await db.patient.create({ data: { clinicId: clinic.clinicId, name: 'Paciente Teste' } });
+  const patient = await prisma.patient.create({ data: { clinicId: clinic.clinicId, name: 'Paciente Teste' } });
   const appointment = (startsAt: string, status: string) => ({
     clinicId: clinic.clinicId,
     professionalId,
@@ -66,12 +57,8 @@ beforeAll(async () => {
     blockEndsAt: new Date(Date.parse(startsAt) + 40 * 60_000), // 10 min buffer after
     status,
   });
-  await db.appointment.create({ data: appointment('2030-03-04T10:00:00-03:00', 'scheduled') });
-  await db.appointment.create({ data: appointment('2030-03-04T11:00:00-03:00', 'cancelled') });
-});
-
-afterAll(async () => {
-  await c?.closeAll();
+  await prisma.appointment.create({ data: appointment('2030-03-04T10:00:00-03:00', 'scheduled') });
+  await prisma.appointment.create({ data: appointment('2030-03-04T11:00:00-03:00', 'cancelled') });
 });
 
 describe('GET /v1/professionals/{id}/slots', () => {
@@ -110,12 +97,12 @@ describe('GET /v1/professionals/{id}/slots', () => {
   });
 
   it('shows a changed schedule after invalidateSlots (a miss again)', async () => {
-    const db = await c.getDb();
-    await db.workingHours.create({ data: { professionalId, weekday: 1, startMinute: 14 * 60, endMinute: 15 * 60 } });
+    const prisma = await db.getDb();
+    await prisma.workingHours.create({ data: { professionalId, weekday: 1, startMinute: 14 * 60, endMinute: 15 * 60 } });
     const stale = await slotsOf(professionalId, `from=${MONDAY}&to=2030-03-06`);
     expect(stale.headers['x-cache']).toBe('hit'); // nobody told the cache yet
 
-    await c.invalidateSlots(professionalId);
+    await cache.invalidateSlots(professionalId);
     const fresh = await slotsOf(professionalId, `from=${MONDAY}&to=2030-03-06`);
     expect(fresh.headers['x-cache']).toBe('miss');
     expect(starts(fresh)).toEqual([
@@ -171,12 +158,11 @@ describe('GET /v1/professionals/{id}/slots', () => {
   it('computes without the cache when Redis is unreachable', async () => {
     // The route itself is covered by test/integration/redis-outage.test.ts (the rate limit goes on
     // in memory). The availability service never fails on Redis: it computes and says so.
-    await c.closeAll();
     const redisUrl = process.env.REDIS_URL;
     process.env.REDIS_URL = 'redis://127.0.0.1:1'; // nothing listens there
     try {
-      c = loadContainer();
-      const { getSlots } = require('../../lib/availability/service') as typeof import('../../lib/availability/service');
+      await suite.reload();
+      const { getSlots } = availability;
       const started = Date.now();
       const { result, cache } = await getSlots({
         clinicId: clinic.clinicId,
@@ -193,9 +179,8 @@ describe('GET /v1/professionals/{id}/slots', () => {
       expect((await getSlots({ clinicId: clinic.clinicId, timeZone: 'America/Sao_Paulo', professionalId, from: new Date('2030-03-04T00:00:00-03:00'), to: new Date('2030-03-05T00:00:00-03:00') })).cache).toBe('bypass');
       expect(Date.now() - again).toBeLessThan(500);
     } finally {
-      await c.closeAll();
       process.env.REDIS_URL = redisUrl;
-      c = loadContainer();
+      await suite.reload();
     }
   });
 });

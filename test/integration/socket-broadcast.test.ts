@@ -1,5 +1,5 @@
 /**
- * A domain event's broadcast (issue #4, live updates) reaches every socket subscribed to the clinic
+ * A domain event's broadcast (live updates) reaches every socket subscribed to the clinic
  * or to the event's professional, a batch at once, never a revoked key's socket nor another
  * professional's; a socket found gone (410) is forgotten, one that fails is logged and kept, and
  * neither stops the others. The Management API is a local stand-in (AWS is the one thing faked).
@@ -8,27 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
+import { useSuite } from '../support/suite';
 
-type Lib = {
-  broadcast: typeof import('../../lib/realtime/broadcast');
-  db: typeof import('../../lib/db/client');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let lib: Lib;
+const lib = useSuite({
+  modules: { broadcast: () => import('../../lib/domain/realtime/broadcast'), db: () => import('../../lib/platform/db/client') },
+}).m;
 let api: FakeManagementApi;
 
 beforeAll(async () => {
   api = await startFakeManagementApi();
-  jest.resetModules();
-  lib = {
-    broadcast: await import('../../lib/realtime/broadcast'),
-    db: await import('../../lib/db/client'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
 });
-
 afterAll(async () => {
-  await lib.closeAll();
   await api.close();
 });
 

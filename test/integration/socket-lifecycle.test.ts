@@ -1,5 +1,5 @@
 /**
- * Socket rows do not outlive their sockets (issue #4, live updates): revoking an API key queues the
+ * Socket rows do not outlive their sockets (live updates): revoking an API key queues the
  * close of the sockets it opened, and the close job closes them through the Management API
  * (DeleteConnection) and deletes their rows, retrying what failed; the periodic sweep forgets rows
  * past API Gateway's 2-hour maximum, closes those idle past its 10-minute timeout (margins: 5 min)
@@ -12,40 +12,29 @@ import { invoke } from '../support/invoke';
 import { startFakeManagementApi, type FakeManagementApi } from '../support/management-api';
 import { newPatient } from '../support/scheduling-fixtures';
 import { newRevokedApiKey, newSocketRow } from '../support/socket-rows';
+import { useSuite } from '../support/suite';
 
-type Lib = {
-  sweep: typeof import('../../lib/realtime/sweep');
-  keySockets: typeof import('../../lib/realtime/key-sockets');
-  connections: typeof import('../../lib/realtime/connections');
-  apiKeys: typeof import('../../lib/tenancy/api-keys');
-  clinics: typeof import('../../lib/tenancy/clinics');
-  http: typeof import('../../functions/http/clinic');
-  queues: typeof import('../../lib/queues/queues');
-  db: typeof import('../../lib/db/client');
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-};
-let lib: Lib;
+const lib = useSuite({
+  obliterateQueues: true,
+  modules: {
+    sweep: () => import('../../lib/domain/realtime/sweep'),
+    sweepJob: () => import('../../lib/jobs/processors/sockets-sweep'),
+    closeJob: () => import('../../lib/jobs/processors/sockets-close-for-key'),
+    keySockets: () => import('../../lib/domain/realtime/key-sockets'),
+    connections: () => import('../../lib/domain/realtime/connections'),
+    apiKeys: () => import('../../lib/domain/tenancy/api-keys'),
+    clinics: () => import('../../lib/domain/tenancy/clinics'),
+    http: () => import('../../functions/http/clinic'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    db: () => import('../../lib/platform/db/client'),
+  },
+}).m;
 let api: FakeManagementApi;
 
 beforeAll(async () => {
   api = await startFakeManagementApi();
-  jest.resetModules();
-  lib = {
-    sweep: await import('../../lib/realtime/sweep'),
-    keySockets: await import('../../lib/realtime/key-sockets'),
-    connections: await import('../../lib/realtime/connections'),
-    apiKeys: await import('../../lib/tenancy/api-keys'),
-    clinics: await import('../../lib/tenancy/clinics'),
-    http: await import('../../functions/http/clinic'),
-    queues: await import('../../lib/queues/queues'),
-    db: await import('../../lib/db/client'),
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-  };
 });
-
 afterAll(async () => {
-  await (await lib.queues.getAgendaQueue()).obliterate({ force: true }).catch(() => undefined);
-  await lib.closeAll();
   await api.close();
 });
 
@@ -96,7 +85,7 @@ describe('the socket sweep', () => {
       data: { clinicId: s.clinicId, patientId: patient.id, kind: 'confirmation', channel: 'in_app', dedupeKey: `sweep:${randomUUID()}`, createdAt: new Date(Date.now() - 25 * 60 * MIN) },
     });
 
-    const outcome = await lib.sweep.sweepSockets();
+    const outcome = await lib.sweepJob.processSocketsSweep();
     expect(outcome.expired).toBeGreaterThanOrEqual(1);
     expect(outcome.closed.failed).toBeGreaterThanOrEqual(1);
     expect(outcome.noticesExpired).toBeGreaterThanOrEqual(1);
@@ -108,7 +97,7 @@ describe('the socket sweep', () => {
 
     // Next pass: the stuck one closes now.
     api.failing.clear();
-    await lib.sweep.sweepSockets();
+    await lib.sweepJob.processSocketsSweep();
     expect(await s.rowsLeft()).toEqual([oldButInMargin, idleInMargin, fresh].sort());
   });
 });
@@ -159,7 +148,7 @@ describe('closing many sockets', () => {
 describe('revoking an API key', () => {
   it("queues the close of the key's sockets; the job closes them and deletes their rows, and only theirs", async () => {
     const s = await setup();
-    const second = await lib.apiKeys.createApiKey(s.db, s.clinicId, 'front desk');
+    const second = await lib.apiKeys.createApiKey(s.db, s.clinicId, 'front desk', ['read']);
     const [a, b] = [await s.socket('a', MIN, 0, second.id), await s.socket('b', MIN, 0, second.id)];
     const other = await s.socket('other', MIN, 0);
 
@@ -176,7 +165,7 @@ describe('revoking an API key', () => {
     expect(closesOf()).toEqual([]); // the request itself closes nothing
 
     api.failing.add(b);
-    const run = () => lib.keySockets.closeKeySockets({ queue: 'agenda', name: 'sockets.close_for_key', id: job!.id!, data: { apiKeyId: second.id }, attemptsMade: 0, mode: 'inline' });
+    const run = () => lib.closeJob.processSocketsCloseForKey({ queue: 'agenda', name: 'sockets.close_for_key', id: job!.id!, data: { apiKeyId: second.id }, attemptsMade: 0, mode: 'inline' });
     await expect(run()).rejects.toThrow(/1 of 2 sockets/); // BullMQ retries it
     expect(await s.rowsLeft()).toEqual([b, other].sort());
     api.failing.clear();
@@ -190,7 +179,7 @@ describe('revoking an API key', () => {
     const s = await setup();
     const kept = await s.socket('kept', MIN, 0);
     await expect(
-      lib.keySockets.closeKeySockets({ queue: 'agenda', name: 'sockets.close_for_key', id: 'x', data: { apiKeyId: s.key.id }, attemptsMade: 0, mode: 'inline' }),
+      lib.closeJob.processSocketsCloseForKey({ queue: 'agenda', name: 'sockets.close_for_key', id: 'x', data: { apiKeyId: s.key.id }, attemptsMade: 0, mode: 'inline' }),
     ).resolves.toMatchObject({ closed: 0 });
     expect(await s.rowsLeft()).toEqual([kept]);
     const foreign = await setup();
@@ -201,5 +190,5 @@ describe('revoking an API key', () => {
 
 /** A fresh key of the clinic to call the API with (the key being revoked must not be the caller's). */
 async function newKeyOf(clinicId: string): Promise<string> {
-  return (await lib.apiKeys.createApiKey(await lib.db.getDb(), clinicId, 'caller')).key;
+  return (await lib.apiKeys.createApiKey(await lib.db.getDb(), clinicId, 'caller', ['read', 'write', 'admin'])).key;
 }

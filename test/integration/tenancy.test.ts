@@ -1,25 +1,20 @@
 import { get, invoke, post } from '../support/invoke';
 import { newClinic } from '../support/clinic';
+import { useSuite } from '../support/suite';
 
 const ADMIN_SECRET = 'tenancy-test-admin-secret';
-process.env.ADMIN_SECRET = ADMIN_SECRET;
 
-type Fns = typeof import('../../functions/http/clinic') & { createClinic: typeof import('../../functions/http/admin').createClinic };
-let fns: Fns;
-
-beforeAll(() => {
-  fns = { ...require('../../functions/http/clinic'), createClinic: require('../../functions/http/admin').createClinic };
-});
-afterAll(async () => {
-  await require('../../lib/lifecycle/close-all').closeAll();
-});
+const { fns, adminFns } = useSuite({
+  env: { ADMIN_SECRET },
+  modules: { fns: () => import('../../functions/http/clinic'), adminFns: () => import('../../functions/http/admin') },
+}).m;
 
 describe('clinics and API keys', () => {
   it('bootstraps a clinic behind the admin secret and shows its key once', async () => {
-    const denied = await post(fns.createClinic, '/admin/clinics', { name: 'X' });
+    const denied = await post(adminFns.createClinic, '/admin/clinics', { name: 'X' });
     expect(denied.status).toBe(401);
 
-    const res = await post(fns.createClinic, '/admin/clinics', { name: 'Clínica Boa Vista', timeZone: 'America/Recife' }, {
+    const res = await post(adminFns.createClinic, '/admin/clinics', { name: 'Clínica Boa Vista', timeZone: 'America/Recife' }, {
       headers: { authorization: `Bearer ${ADMIN_SECRET}` },
     });
     expect(res.status).toBe(201);
@@ -38,12 +33,12 @@ describe('clinics and API keys', () => {
 
   it('rejects unknown time zones and bad bodies with 400 naming the field', async () => {
     const admin = { headers: { authorization: `Bearer ${ADMIN_SECRET}` } };
-    const tz = await post(fns.createClinic, '/admin/clinics', { name: 'X', timeZone: 'Mars/Olympus' }, admin);
+    const tz = await post(adminFns.createClinic, '/admin/clinics', { name: 'X', timeZone: 'Mars/Olympus' }, admin);
     expect(tz.status).toBe(400);
     expect(tz.body.error.details).toEqual([{ field: 'timeZone', problem: 'unknown time zone' }]);
-    const nul = await post(fns.createClinic, '/admin/clinics', { name: 'a\u0000b' }, admin);
+    const nul = await post(adminFns.createClinic, '/admin/clinics', { name: 'a\u0000b' }, admin);
     expect(nul.status).toBe(400);
-    const malformed = await post(fns.createClinic, '/admin/clinics', '{"name":', admin);
+    const malformed = await post(adminFns.createClinic, '/admin/clinics', '{"name":', admin);
     expect(malformed.status).toBe(400);
   });
 

@@ -8,48 +8,68 @@
  * - the container saw it die (its event loop ran after the kill): pg-pool evicts the idle client,
  *   ioredis reconnects; the next invocation must wait for, or open, a fresh connection;
  * - the container did not (it was frozen): its next query is written to the dead socket and fails,
- *   and only the retry in lib/db/client.ts (model reads) can hide that from the caller. A real
+ *   and only the retry in lib/platform/db/client.ts (model reads) can hide that from the caller. A real
  *   freeze is reproduced by blocking this process's event loop while a child process does the kill.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { TEST_DATABASE_URL } from '../setup/test-env';
-import { get, type InvokeResult } from '../support/invoke';
+import { get, type InvokeResult, getHealth } from '../support/invoke';
+import { useSuite } from '../support/suite';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+const ADMIN_SECRET = 'thaw-test-admin-secret-0123456789';
+
+const suite = useSuite({
+  // Function containers on the database itself; the blackhole cases point DATABASE_URL at a proxy
+  // and shorten the timeouts for their own container. All of it is restored after the file.
+  env: {
+    AGENDA_PROFILE: 'api',
+    ADMIN_SECRET,
+    DATABASE_URL: TEST_DATABASE_URL,
+    DB_STATEMENT_TIMEOUT_MS: undefined,
+    DB_CONNECT_TIMEOUT_MS: undefined,
+    HEALTH_CHECK_TIMEOUT_MS: undefined,
+  },
+  modules: {
+    config: () => import('../../lib/platform/config'),
+    pool: () => import('../../lib/platform/db/pool'),
+    db: () => import('../../lib/platform/db/client'),
+    health: () => import('../../functions/http/health'),
+    admin: () => import('../../functions/http/admin'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    queueNames: () => import('../../lib/platform/config/queue-names'),
+    lifecycle: () => import('../../lib/platform/lifecycle/close-all'),
+  },
+});
 
 type Container = {
   health: typeof import('../../functions/http/health').handler;
   canaryGet: typeof import('../../functions/http/admin').getCanaryRun;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-  getConfig: typeof import('../../lib/config').getConfig;
+  closeAll: typeof import('../../lib/platform/lifecycle/close-all').closeAll;
+  getConfig: typeof import('../../lib/platform/config').getConfig;
   appName: string;
-  getDb: typeof import('../../lib/db/client').getDb;
-  getPoolIfCreated: typeof import('../../lib/db/client').getPoolIfCreated;
+  getDb: typeof import('../../lib/platform/db/client').getDb;
+  getPoolIfCreated: typeof import('../../lib/platform/db/client').getPoolIfCreated;
   /** The four queues' depths through the container's own queue getters (its shared Redis client). */
   queueCounts: () => Promise<number[]>;
 };
 
-/** Loads a fresh module registry (a new simulated Lambda container) under the current env. */
-async function loadContainer(): Promise<Container> {
-  jest.resetModules();
-  const { getConfig } = await import('../../lib/config');
-  const { applicationName } = await import('../../lib/db/pool');
-  const { getDb, getPoolIfCreated } = await import('../../lib/db/client');
+/** The suite's current container (a new one after `suite.reload()`), as the cases use it. */
+function container(): Container {
+  const { config, pool, db, health, admin, queues, queueNames, lifecycle } = suite.m;
   return {
-    health: (await import('../../functions/http/health')).handler,
-    canaryGet: (await import('../../functions/http/admin')).getCanaryRun,
-    closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-    getConfig,
-    appName: applicationName(getConfig()),
-    getDb,
-    getPoolIfCreated,
-    queueCounts: async () => {
-      const { getQueueByName } = await import('../../lib/queues/queues');
-      const { QUEUE_NAMES } = await import('../../lib/queues/names');
-      return Promise.all(QUEUE_NAMES.map(async (q) => (await getQueueByName(q)).count()));
-    },
+    health: health.handler,
+    canaryGet: admin.getCanaryRun,
+    closeAll: lifecycle.closeAll,
+    getConfig: config.getConfig,
+    appName: pool.applicationName(config.getConfig()),
+    getDb: db.getDb,
+    getPoolIfCreated: db.getPoolIfCreated,
+    queueCounts: () => Promise.all(queueNames.QUEUE_NAMES.map(async (q) => (await queues.getQueueByName(q)).count())),
   };
 }
 
@@ -77,18 +97,14 @@ function watchProcessErrors() {
   };
 }
 
-const ADMIN_SECRET = 'thaw-test-admin-secret-0123456789';
 const OBSERVER = `agenda-test-observer-thaw-${process.pid}`;
 const ROOT = path.join(__dirname, '..', '..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let pgObserver: Client;
 let redisObserver: IORedis;
 let errors: ReturnType<typeof watchProcessErrors>;
 
 beforeAll(async () => {
-  process.env.AGENDA_PROFILE = 'api';
-  process.env.ADMIN_SECRET = ADMIN_SECRET;
   errors = watchProcessErrors();
   pgObserver = new Client({ connectionString: TEST_DATABASE_URL, application_name: OBSERVER });
   await pgObserver.connect();
@@ -198,9 +214,7 @@ describe('thaw after the servers killed the container connections', () => {
   let idleErrors: string[];
 
   beforeAll(async () => {
-    process.env.DATABASE_URL = TEST_DATABASE_URL;
-    delete process.env.DB_STATEMENT_TIMEOUT_MS;
-    c = await loadContainer();
+    c = container();
     const db = await c.getDb();
     idleErrors = [];
     c.getPoolIfCreated()!.on('error', (err) => idleErrors.push(err.message));
@@ -209,7 +223,6 @@ describe('thaw after the servers killed the container connections', () => {
   });
   afterAll(async () => {
     if (canaryId) await pgObserver.query('DELETE FROM canary_runs WHERE id = $1', [canaryId]);
-    await c?.closeAll();
   });
   beforeEach(() => {
     idleErrors.length = 0;
@@ -240,7 +253,7 @@ describe('thaw after the servers killed the container connections', () => {
 
   /** Leaves the pool with exactly one idle connection, as sequential invocations do. */
   async function onePooledConnection() {
-    await expectHealthy(c, await get(c.health, '/health'));
+    await expectHealthy(c, await getHealth(c.health));
     const pool = c.getPoolIfCreated()!;
     expect(pool.totalCount).toBe(1);
     expect(pool.idleCount).toBe(1);
@@ -248,13 +261,13 @@ describe('thaw after the servers killed the container connections', () => {
   }
 
   it('answers 200 on the very next invocation when the kill was seen while idle (pool evicted, Redis reconnecting)', async () => {
-    await expectHealthy(c, await get(c.health, '/health'));
-    await expectHealthy(c, await get(c.health, '/health'));
+    await expectHealthy(c, await getHealth(c.health));
+    await expectHealthy(c, await getHealth(c.health));
     const before = await killEverything();
     // The kill reached the container while it was idle: pg-pool evicted the client (its 'error').
     expect(idleErrors.length).toBeGreaterThanOrEqual(1);
 
-    const res = await get(c.health, '/health'); // immediately: ioredis may still be reconnecting
+    const res = await getHealth(c.health); // immediately: ioredis may still be reconnecting
     await expectHealthy(c, res);
     expect(res.body.invocation).toMatchObject({ coldStart: false, invocation: 3 });
 
@@ -278,7 +291,7 @@ describe('thaw after the servers killed the container connections', () => {
     while ((await pgPids(c.appName)).some((p) => before.pids.includes(p)) && Date.now() < deadline) await sleep(20);
     await sleep(300);
 
-    const res = await get(c.health, '/health');
+    const res = await getHealth(c.health);
     await expectHealthy(c, res);
     expect(res.elapsedMs).toBeLessThan(3_000);
     const idsAfter = await redisIds(c.appName);
@@ -309,14 +322,14 @@ describe('thaw after the servers killed the container connections', () => {
     await onePooledConnection();
     killWhileFrozen(c.appName, { pg: true, redis: false });
 
-    const res = await get(c.health, '/health');
+    const res = await getHealth(c.health);
     expect(res.status).toBe(503);
     expect(res.body.down).toEqual(['database']);
     expect(res.body.checks.database).toMatchObject({ status: 'down', error: 'Database connection lost' });
     expect(idleErrors).toEqual([]); // the query found the dead connection, not the pool
     expect(res.elapsedMs).toBeLessThan(2_000);
 
-    const next = await get(c.health, '/health');
+    const next = await getHealth(c.health);
     await expectHealthy(c, next);
     console.info(`thaw/kill while frozen, /health (raw): ${res.status} in ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
   });
@@ -326,7 +339,7 @@ describe('thaw after the servers killed the container connections', () => {
     const before = killWhileFrozen(c.appName, { pg: false, redis: true });
     expect(before.ids).toHaveLength(1);
 
-    const res = await get(c.health, '/health');
+    const res = await getHealth(c.health);
     await expectHealthy(c, res);
     expect(res.elapsedMs).toBeLessThan(3_000);
     const idsAfter = await redisIds(c.appName);
@@ -338,7 +351,7 @@ describe('thaw after the servers killed the container connections', () => {
 
 describe('thaw after the network silently dropped the PostgreSQL sockets (blackhole)', () => {
   // Short timeouts so the test is quick: statement_timeout 1 s, so pg's client-side query_timeout
-  // (statement_timeout + 2 s, lib/db/pool.ts) is 3 s: a query on a dead socket fails after 3 s.
+  // (statement_timeout + 2 s, lib/platform/db/pool.ts) is 3 s: a query on a dead socket fails after 3 s.
   const STATEMENT_TIMEOUT_MS = 1_000;
   const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 2_000;
   let proxy: TcpProxy;
@@ -353,7 +366,8 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     process.env.DB_CONNECT_TIMEOUT_MS = '1000';
     // These cases watch the database's own bounds; keep /health's per-check bound out of the way.
     process.env.HEALTH_CHECK_TIMEOUT_MS = '10000';
-    c = await loadContainer();
+    await suite.reload();
+    c = container();
     expect(c.getConfig().db.url).toContain(`:${proxy.port}/`);
     // A row for a model read to find (GET /admin/canaries/{id} is a findUnique).
     canaryId = (await (await c.getDb()).canaryRun.create({ data: { queue: 'agenda', workMs: 0 } })).id;
@@ -362,12 +376,8 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
   afterAll(async () => {
     await proxy?.up();
     if (canaryId) await pgObserver.query('DELETE FROM canary_runs WHERE id = $1', [canaryId]);
-    await c?.closeAll();
+    await c?.closeAll(); // while its connections still have the proxy to go through
     await proxy?.close();
-    process.env.DATABASE_URL = TEST_DATABASE_URL;
-    delete process.env.DB_STATEMENT_TIMEOUT_MS;
-    delete process.env.DB_CONNECT_TIMEOUT_MS;
-    delete process.env.HEALTH_CHECK_TIMEOUT_MS;
   });
 
   /** Makes the pool hold exactly `n` open, idle connections, as a burst of parallel queries leaves it. */
@@ -417,8 +427,8 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     await warmPool(1);
     await freezeAndThaw();
 
-    // lib/db/client.ts retries model reads only: raw SQL may write, so $queryRaw is never re-run.
-    const res = await get(c.health, '/health');
+    // lib/platform/db/client.ts retries model reads only: raw SQL may write, so $queryRaw is never re-run.
+    const res = await getHealth(c.health);
     expect(res.status).toBe(503);
     expect(res.body.down).toEqual(['database']);
     expect(res.body.checks.database).toMatchObject({ status: 'down', error: 'Database connection lost' });
@@ -426,7 +436,7 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     expect(res.elapsedMs).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 100);
     expect(res.elapsedMs).toBeLessThan(QUERY_TIMEOUT_MS + 1_500);
 
-    const next = await get(c.health, '/health');
+    const next = await getHealth(c.health);
     await expectHealthy(c, next);
     expect(next.elapsedMs).toBeLessThan(1_000);
     console.info(`thaw/blackhole, 1 dead socket, /health (raw): ${res.status} after ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
@@ -445,7 +455,7 @@ describe('thaw after the network silently dropped the PostgreSQL sockets (blackh
     const next = await getCanary();
     expect(next.status).toBe(200);
     expect(next.elapsedMs).toBeLessThan(1_000);
-    await expectHealthy(c, await get(c.health, '/health'));
+    await expectHealthy(c, await getHealth(c.health));
     console.info(`thaw/blackhole, 2 dead sockets, model read: ${res.status} after ${res.elapsedMs} ms; next ${next.status} in ${next.elapsedMs} ms`);
   });
 });

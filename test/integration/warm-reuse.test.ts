@@ -17,19 +17,26 @@
  */
 import IORedis from 'ioredis';
 import { Client } from 'pg';
-import { get } from '../support/invoke';
+import { getHealth } from '../support/invoke';
+import { useSuite } from '../support/suite';
 
 const INVOCATIONS = 1_000;
 const OBSERVER = `agenda-test-observer-warm-reuse-${process.pid}`;
 
-type Product = {
-  handler: typeof import('../../functions/http/health').handler;
-  closeAll: typeof import('../../lib/lifecycle/close-all').closeAll;
-  getConfig: typeof import('../../lib/config').getConfig;
-  applicationName: typeof import('../../lib/db/pool').applicationName;
-  getPoolIfCreated: typeof import('../../lib/db/client').getPoolIfCreated;
-  queueCounts: () => Promise<number[]>;
-};
+const { health, config, pool, dbClient, queues, queueNames } = useSuite({
+  env: { AGENDA_PROFILE: 'api' },
+  modules: {
+    health: () => import('../../functions/http/health'),
+    config: () => import('../../lib/platform/config'),
+    pool: () => import('../../lib/platform/db/pool'),
+    dbClient: () => import('../../lib/platform/db/client'),
+    queues: () => import('../../lib/platform/queues/queues'),
+    queueNames: () => import('../../lib/platform/config/queue-names'),
+  },
+}).m;
+
+/** The four queues' depths through the container's own queue getters. */
+const queueCounts = () => Promise.all(queueNames.QUEUE_NAMES.map(async (q) => (await queues.getQueueByName(q)).count()));
 
 interface RedisClientEntry {
   id: number;
@@ -52,27 +59,13 @@ function parseClientList(text: string): RedisClientEntry[] {
 }
 
 describe('warm container reuse (1,000 invocations of GET /health)', () => {
-  let product: Product;
   let pgObserver: Client;
   let redisObserver: IORedis;
   let appName: string;
   let database: string;
 
   beforeAll(async () => {
-    process.env.AGENDA_PROFILE = 'api';
-    product = {
-      handler: (await import('../../functions/http/health')).handler,
-      closeAll: (await import('../../lib/lifecycle/close-all')).closeAll,
-      getConfig: (await import('../../lib/config')).getConfig,
-      applicationName: (await import('../../lib/db/pool')).applicationName,
-      getPoolIfCreated: (await import('../../lib/db/client')).getPoolIfCreated,
-      queueCounts: async () => {
-        const { getQueueByName } = await import('../../lib/queues/queues');
-        const { QUEUE_NAMES } = await import('../../lib/queues/names');
-        return Promise.all(QUEUE_NAMES.map(async (q) => (await getQueueByName(q)).count()));
-      },
-    };
-    appName = product.applicationName(product.getConfig());
+    appName = pool.applicationName(config.getConfig());
     database = new URL(process.env.DATABASE_URL!).pathname.slice(1);
     // Observers: test-owned connections that look at the servers from outside the container.
     pgObserver = new Client({ connectionString: process.env.DATABASE_URL, application_name: OBSERVER });
@@ -82,7 +75,6 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
   });
 
   afterAll(async () => {
-    await product?.closeAll();
     await pgObserver?.end();
     redisObserver?.disconnect();
   });
@@ -121,7 +113,7 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
   }
 
   it('keeps one connection set for the whole life of the container', async () => {
-    const { db } = product.getConfig();
+    const { db } = config.getConfig();
     expect(db.poolMax).toBe(2);
 
     // Baselines, after the observers connected (their own connections are counted before it).
@@ -152,12 +144,12 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
 
     const started = Date.now();
     for (let i = 1; i <= INVOCATIONS; i += 1) {
-      const res = await get(product.handler, '/health', { routeKey: 'GET /health', functionName: 'agenda-test-health' });
+      const res = await getHealth(health.handler, { routeKey: 'GET /health', functionName: 'agenda-test-health' });
       expect(res.status).toBe(200);
       expect(res.body.status).not.toBe('unavailable');
       expect(res.body.checks.database.status).toBe('up');
       expect(res.body.checks.redis.status).toBe('up');
-      expect(await product.queueCounts()).toHaveLength(4);
+      expect(await queueCounts()).toHaveLength(4);
       // Cold on the first invocation, warm on every later one, counted per container.
       expect(res.body.invocation).toEqual({ containerId: expect.any(String), coldStart: i === 1, invocation: i });
       containerId ??= res.body.invocation.containerId;
@@ -166,7 +158,7 @@ describe('warm container reuse (1,000 invocations of GET /health)', () => {
 
       if (i === 1) {
         // Client-side count as a cross-check: every physical connection the pool opens emits 'connect'.
-        product.getPoolIfCreated()!.on('connect', () => {
+        dbClient.getPoolIfCreated()!.on('connect', () => {
           poolConnects += 1;
         });
       }

@@ -3,21 +3,28 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { get, invoke, post } from '../support/invoke';
 import { newClinic } from '../support/clinic';
+import { useSuite } from '../support/suite';
 
-// Loopback receivers are allowed in this file only (the default is off); a short request timeout.
-process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
-process.env.WEBHOOK_TIMEOUT_MS = '800';
+const { fns, processor, retryPolicy, fanOut, dbClient, queues } = useSuite({
+  // Loopback receivers are allowed in this file only (the default is off); a short request timeout.
+  env: { WEBHOOKS_ALLOW_LOOPBACK: 'true', WEBHOOK_TIMEOUT_MS: '800' },
+  modules: {
+    fns: () => import('../../functions/http/webhooks'),
+    processor: () => import('../../lib/jobs/processors/webhook-deliver'),
+    retryPolicy: () => import('../../lib/domain/webhooks/retry-policy'),
+    fanOut: () => import('../../lib/domain/webhooks/fan-out'),
+    dbClient: () => import('../../lib/platform/db/client'),
+    queues: () => import('../../lib/platform/queues/queues'),
+  },
+}).m;
+const db = () => dbClient.getDb();
+const queue = () => queues.getWebhookQueue();
 
 type Reply = { status?: number };
 const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
 const replies: Reply[] = [];
 let server: http.Server;
 let base: string;
-
-const fns = () => require('../../functions/http/webhooks') as typeof import('../../functions/http/webhooks');
-const deliver = () => require('../../lib/webhooks/deliver') as typeof import('../../lib/webhooks/deliver');
-const db = async () => (require('../../lib/db/client') as typeof import('../../lib/db/client')).getDb();
-const queue = async () => (require('../../lib/queues/queues') as typeof import('../../lib/queues/queues')).getWebhookQueue();
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -35,7 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise((ok) => server.close(ok));
-  await require('../../lib/lifecycle/close-all').closeAll();
 });
 beforeEach(() => {
   received.length = 0;
@@ -46,7 +52,7 @@ beforeEach(() => {
 async function run(deliveryId: string, attemptsMade = 0) {
   const q = await queue();
   await (await q.getJob(deliveryId))?.remove(); // no worker in this test: run it here, once
-  return deliver().processWebhookDelivery({ queue: 'webhook', name: 'webhook.deliver', id: deliveryId, data: { deliveryId }, attemptsMade, mode: 'inline' });
+  return processor.processWebhookDelivery({ queue: 'webhook', name: 'webhook.deliver', id: deliveryId, data: { deliveryId }, attemptsMade, mode: 'inline' });
 }
 
 const route = (h: any, method: string, template: string, params: Record<string, string>, auth: object, body?: unknown) =>
@@ -61,13 +67,13 @@ const route = (h: any, method: string, template: string, params: Record<string, 
 
 async function newEndpoint(eventTypes = ['*']) {
   const clinic = await newClinic();
-  const created = await post(fns().create, '/v1/webhooks', { url: `${base}/hook`, eventTypes }, clinic.auth);
+  const created = await post(fns.create, '/v1/webhooks', { url: `${base}/hook`, eventTypes }, clinic.auth);
   expect(created.status).toBe(201);
   return { clinic, endpoint: created.body as { id: string; secret: string } };
 }
 
 const ping = async (id: string, auth: object) => {
-  const res = await route(fns().ping, 'POST', '/v1/webhooks/{id}/ping', { id }, auth);
+  const res = await route(fns.ping, 'POST', '/v1/webhooks/{id}/ping', { id }, auth);
   expect(res.status).toBe(202);
   return res.body.deliveryId as string;
 };
@@ -84,14 +90,14 @@ const verifies = (secret: string, r: { headers: http.IncomingHttpHeaders; body: 
 describe('secret rotation', () => {
   it('both secrets verify during the grace period, only the new one after it', async () => {
     const { clinic, endpoint } = await newEndpoint();
-    const rotated = await route(fns().rotateSecret, 'POST', '/v1/webhooks/{id}/rotate-secret', { id: endpoint.id }, clinic.auth);
+    const rotated = await route(fns.rotateSecret, 'POST', '/v1/webhooks/{id}/rotate-secret', { id: endpoint.id }, clinic.auth);
     expect(rotated.status).toBe(200);
     const newSecret = rotated.body.secret as string;
     expect(newSecret).toMatch(/^whsec_/);
     expect(newSecret).not.toBe(endpoint.secret);
     expect(new Date(rotated.body.previousSecretExpiresAt).getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
     // Shown once: not in the endpoint afterwards.
-    const one = await route(fns().get, 'GET', '/v1/webhooks/{id}', { id: endpoint.id }, clinic.auth);
+    const one = await route(fns.get, 'GET', '/v1/webhooks/{id}', { id: endpoint.id }, clinic.auth);
     expect(JSON.stringify(one.body)).not.toContain(newSecret);
 
     await run(await ping(endpoint.id, clinic.auth));
@@ -111,7 +117,7 @@ describe('secret rotation', () => {
   });
 });
 
-describe('deliveries, retry, replay, ping', () => {
+describe('deliveries, retryPolicy, replay, ping', () => {
   it('lists deliveries newest first with attempts, paginated by cursor', async () => {
     const { clinic, endpoint } = await newEndpoint();
     const ids: string[] = [];
@@ -121,7 +127,7 @@ describe('deliveries, retry, replay, ping', () => {
       ids.push(id);
     }
     const list = (query?: Record<string, string>) =>
-      invoke(fns().listDeliveries, {
+      invoke(fns.listDeliveries, {
         path: `/v1/webhooks/${endpoint.id}/deliveries${query ? `?${new URLSearchParams(query)}` : ''}`,
         routeKey: 'GET /v1/webhooks/{id}/deliveries',
         pathParameters: { id: endpoint.id },
@@ -143,11 +149,11 @@ describe('deliveries, retry, replay, ping', () => {
     const deliveryId = await ping(endpoint.id, clinic.auth);
     replies.push({ status: 500 });
     // The last scheduled attempt fails: the delivery is failed.
-    await expect(run(deliveryId, deliver().WEBHOOK_ATTEMPTS - 1)).rejects.toThrow(/500/);
+    await expect(run(deliveryId, retryPolicy.WEBHOOK_ATTEMPTS - 1)).rejects.toThrow(/500/);
     const d = await db();
     expect((await d.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } })).status).toBe('failed');
 
-    const retry = () => route(fns().retryDelivery, 'POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { id: endpoint.id, deliveryId }, clinic.auth);
+    const retry = () => route(fns.retryDelivery, 'POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { id: endpoint.id, deliveryId }, clinic.auth);
     const res = await retry();
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ deliveryId, status: 'pending' });
@@ -174,12 +180,12 @@ describe('deliveries, retry, replay, ping', () => {
     await mk('appointment.cancelled', new Date(Date.now() - 3_000_000)); // not subscribed
     const e2 = await mk('appointment.created', new Date(Date.now() - 1_800_000));
     // e1 was delivered once already, by the normal fan-out.
-    const [original] = await deliver().fanOutEvent(e1);
+    const [original] = await fanOut.fanOutEvent(e1);
     await run(original!);
     received.length = 0;
 
     const since = new Date(Date.now() - 2 * 3_600_000).toISOString();
-    const res = await route(fns().replay, 'POST', '/v1/webhooks/{id}/replay', { id: endpoint.id }, clinic.auth, { since });
+    const res = await route(fns.replay, 'POST', '/v1/webhooks/{id}/replay', { id: endpoint.id }, clinic.auth, { since });
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ count: 2, truncated: false });
     const ids = res.body.deliveryIds as string[];
@@ -190,21 +196,21 @@ describe('deliveries, retry, replay, ping', () => {
     expect(received.every((r) => verifies(endpoint.secret, r))).toBe(true);
     expect(received.map((r) => JSON.parse(r.body).data.eventId)).not.toContain(old.id);
     // A second replay creates new deliveries again; the original is untouched.
-    const res2 = await route(fns().replay, 'POST', '/v1/webhooks/{id}/replay', { id: endpoint.id }, clinic.auth, { since });
+    const res2 = await route(fns.replay, 'POST', '/v1/webhooks/{id}/replay', { id: endpoint.id }, clinic.auth, { since });
     expect(res2.body.count).toBe(2);
     expect(res2.body.replayId).not.toBe(res.body.replayId);
     expect((await d.webhookDelivery.findUniqueOrThrow({ where: { id: original! } })).status).toBe('delivered');
     for (const id of res2.body.deliveryIds) await (await (await queue()).getJob(id))?.remove();
 
-    expect((await route(fns().replay, 'POST', '/v1/webhooks/{id}/replay', { id: endpoint.id }, clinic.auth, { since: 'yesterday' })).status).toBe(400);
+    expect((await route(fns.replay, 'POST', '/v1/webhooks/{id}/replay', { id: endpoint.id }, clinic.auth, { since: 'yesterday' })).status).toBe(400);
   });
 
   it('a repeated fan-out still creates no second delivery', async () => {
     const { clinic } = await newEndpoint(['appointment.created']);
     const d = await db();
     const e = await d.outboxEvent.create({ data: { clinicId: clinic.clinicId, type: 'appointment.created', aggregateId: '00000000-0000-4000-8000-00000000abcd', payload: {} } });
-    const a = await deliver().fanOutEvent(e);
-    const b = await deliver().fanOutEvent(e);
+    const a = await fanOut.fanOutEvent(e);
+    const b = await fanOut.fanOutEvent(e);
     expect(a).toHaveLength(1);
     expect(b).toEqual(a);
     expect(await d.webhookDelivery.count({ where: { eventId: e.id } })).toBe(1);
@@ -233,7 +239,7 @@ describe('sustained failure', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ aggregateId: endpoint.id, payload: { reason: 'sustained_failures', firstFailureAt: since.toISOString(), failureCount: 41 } });
     // Disabled: ping, retry and replay refuse with 409.
-    expect((await route(fns().ping, 'POST', '/v1/webhooks/{id}/ping', { id: endpoint.id }, clinic.auth)).status).toBe(409);
+    expect((await route(fns.ping, 'POST', '/v1/webhooks/{id}/ping', { id: endpoint.id }, clinic.auth)).status).toBe(409);
   });
 
   // The streak ended: quiet for longer than the gap since its last failure. A new failure starts a
@@ -248,7 +254,7 @@ describe('sustained failure', () => {
     const deliveryId = await ping(endpoint.id, clinic.auth);
     replies.push({ status: 500 });
     const before = Date.now();
-    await expect(run(deliveryId)).rejects.toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    await expect(run(deliveryId)).rejects.toBeInstanceOf(retryPolicy.WebhookAttemptFailedError);
     const ep = await endpointRow(endpoint.id);
     expect(ep).toMatchObject({ enabled: true, disabledReason: null, failureCount: 1 });
     expect(ep.firstFailureAt!.getTime()).toBeGreaterThanOrEqual(before);
@@ -265,14 +271,14 @@ describe('sustained failure', () => {
     const deliveryId = await ping(endpoint.id, clinic.auth);
     replies.push({ status: 500 });
     const before = Date.now();
-    await expect(run(deliveryId)).rejects.toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    await expect(run(deliveryId)).rejects.toBeInstanceOf(retryPolicy.WebhookAttemptFailedError);
     const failed = await endpointRow(endpoint.id);
     expect(failed).toMatchObject({ enabled: true, failureCount: 4, firstFailureAt: since });
     expect(failed.lastFailureAt!.getTime()).toBeGreaterThanOrEqual(before);
     await run(deliveryId, 1);
     expect(await endpointRow(endpoint.id)).toMatchObject({ enabled: true, failureCount: 0, firstFailureAt: null });
     // The endpoint shows its failure record.
-    const shown = await route(fns().get, 'GET', '/v1/webhooks/{id}', { id: endpoint.id }, clinic.auth);
+    const shown = await route(fns.get, 'GET', '/v1/webhooks/{id}', { id: endpoint.id }, clinic.auth);
     expect(shown.body).toMatchObject({ failureCount: 0, firstFailureAt: null, lastFailureAt: failed.lastFailureAt!.toISOString() });
   });
 });
@@ -285,11 +291,11 @@ describe('tenancy', () => {
     await run(deliveryId);
     const id = endpoint.id;
     const calls = [
-      route(fns().rotateSecret, 'POST', '/v1/webhooks/{id}/rotate-secret', { id }, b.auth),
-      route(fns().listDeliveries, 'GET', '/v1/webhooks/{id}/deliveries', { id }, b.auth),
-      route(fns().retryDelivery, 'POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { id, deliveryId }, b.auth),
-      route(fns().replay, 'POST', '/v1/webhooks/{id}/replay', { id }, b.auth, { since: '2026-01-01T00:00:00Z' }),
-      route(fns().ping, 'POST', '/v1/webhooks/{id}/ping', { id }, b.auth),
+      route(fns.rotateSecret, 'POST', '/v1/webhooks/{id}/rotate-secret', { id }, b.auth),
+      route(fns.listDeliveries, 'GET', '/v1/webhooks/{id}/deliveries', { id }, b.auth),
+      route(fns.retryDelivery, 'POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { id, deliveryId }, b.auth),
+      route(fns.replay, 'POST', '/v1/webhooks/{id}/replay', { id }, b.auth, { since: '2026-01-01T00:00:00Z' }),
+      route(fns.ping, 'POST', '/v1/webhooks/{id}/ping', { id }, b.auth),
     ];
     for (const res of await Promise.all(calls)) {
       expect(res.status).toBe(404);
@@ -297,13 +303,13 @@ describe('tenancy', () => {
     }
     // B's own endpoint cannot reach A's delivery either.
     const { endpoint: bEndpoint } = await (async () => {
-      const created = await post(fns().create, '/v1/webhooks', { url: `${base}/b`, eventTypes: ['*'] }, b.auth);
+      const created = await post(fns.create, '/v1/webhooks', { url: `${base}/b`, eventTypes: ['*'] }, b.auth);
       return { endpoint: created.body };
     })();
-    const cross = await route(fns().retryDelivery, 'POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { id: bEndpoint.id, deliveryId }, b.auth);
+    const cross = await route(fns.retryDelivery, 'POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', { id: bEndpoint.id, deliveryId }, b.auth);
     expect(cross.status).toBe(404);
     // Nothing changed for A: the secret still verifies alone, the delivery is as it was.
-    const list = await get(fns().list, '/v1/webhooks', a.auth);
+    const list = await get(fns.list, '/v1/webhooks', a.auth);
     expect(list.body.data[0].id).toBe(id);
     expect(await (await db()).webhookEndpoint.findUniqueOrThrow({ where: { id } })).toMatchObject({ secret: endpoint.secret, previousSecret: null });
   });

@@ -9,14 +9,20 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { newClinic } from '../support/clinic';
 import { post } from '../support/invoke';
+import { useSuite } from '../support/suite';
 
-process.env.WEBHOOKS_ALLOW_LOOPBACK = 'false';
-process.env.WEBHOOK_TIMEOUT_MS = '2000';
-
-const fns = () => require('../../functions/http/webhooks') as typeof import('../../functions/http/webhooks');
-const deliver = () => require('../../lib/webhooks/deliver') as typeof import('../../lib/webhooks/deliver');
-const endpoints = () => require('../../lib/webhooks/endpoints') as typeof import('../../lib/webhooks/endpoints');
-const db = async () => (require('../../lib/db/client') as typeof import('../../lib/db/client')).getDb();
+const { fns, processor, retryPolicy, sending, endpoints, dbClient } = useSuite({
+  env: { WEBHOOKS_ALLOW_LOOPBACK: 'false', WEBHOOK_TIMEOUT_MS: '2000' },
+  modules: {
+    fns: () => import('../../functions/http/webhooks'),
+    processor: () => import('../../lib/jobs/processors/webhook-deliver'),
+    retryPolicy: () => import('../../lib/domain/webhooks/retry-policy'),
+    sending: () => import('../../lib/domain/webhooks/delivery'),
+    endpoints: () => import('../../lib/domain/webhooks/endpoints'),
+    dbClient: () => import('../../lib/platform/db/client'),
+  },
+}).m;
+const db = () => dbClient.getDb();
 
 const connections: string[] = [];
 const servers: http.Server[] = [];
@@ -55,13 +61,12 @@ afterAll(async () => {
     srv.closeAllConnections();
     await new Promise((ok) => srv.close(ok));
   }
-  deliver().setDeliveryResolverForTests(undefined);
-  endpoints().setWebhookResolverForTests(undefined);
-  await require('../../lib/lifecycle/close-all').closeAll();
+  sending.setDeliveryResolverForTests(undefined);
+  endpoints.setWebhookResolverForTests(undefined);
 });
 
 const run = (deliveryId: string) =>
-  deliver().processWebhookDelivery({ queue: 'webhook', name: 'webhook.deliver', id: deliveryId, data: { deliveryId }, attemptsMade: 0, mode: 'inline' });
+  processor.processWebhookDelivery({ queue: 'webhook', name: 'webhook.deliver', id: deliveryId, data: { deliveryId }, attemptsMade: 0, mode: 'inline' });
 
 /** A delivery to `url`, stored as it is (the registration check is not what is tested here). */
 async function deliveryTo(url: string) {
@@ -74,7 +79,7 @@ async function deliveryTo(url: string) {
 /** One attempt, which must be refused by the guard: thrown for retry and recorded, no status. */
 async function expectRefused(deliveryId: string, reason: RegExp) {
   const thrown = await run(deliveryId).catch((e: unknown) => e);
-  expect(thrown).toBeInstanceOf(deliver().WebhookAttemptFailedError);
+  expect(thrown).toBeInstanceOf(retryPolicy.WebhookAttemptFailedError);
   expect((thrown as Error).message).toMatch(/^forbidden: /);
   expect((thrown as Error).message).toMatch(reason);
   const [attempt] = await (await db()).webhookAttempt.findMany({ where: { deliveryId }, orderBy: { createdAt: 'desc' }, take: 1 });
@@ -91,9 +96,9 @@ describe('send-time SSRF guard, loopback not allowed', () => {
   it('refuses a registered host name that now resolves to loopback, metadata or private addresses, connecting nowhere', async () => {
     // Public when registered: the API accepts it.
     const clinic = await newClinic();
-    endpoints().setWebhookResolverForTests(async () => [{ address: '93.184.216.34', family: 4 }]);
-    const created = await post(fns().create, '/v1/webhooks', { url: `http://hooks.rebind.example:${port}/hook`, eventTypes: ['*'] }, clinic.auth);
-    endpoints().setWebhookResolverForTests(undefined);
+    endpoints.setWebhookResolverForTests(async () => [{ address: '93.184.216.34', family: 4 }]);
+    const created = await post(fns.create, '/v1/webhooks', { url: `http://hooks.rebind.example:${port}/hook`, eventTypes: ['*'] }, clinic.auth);
+    endpoints.setWebhookResolverForTests(undefined);
     expect(created.status).toBe(201);
     const d = await db();
     const delivery = await d.webhookDelivery.create({
@@ -108,10 +113,10 @@ describe('send-time SSRF guard, loopback not allowed', () => {
       ['10.0.0.1', /private/],
     ];
     for (const [address, reason] of rebound) {
-      deliver().setDeliveryResolverForTests(async () => [{ address, family: net.isIP(address) }]);
+      sending.setDeliveryResolverForTests(async () => [{ address, family: net.isIP(address) }]);
       await expectRefused(delivery.id, reason);
     }
-    deliver().setDeliveryResolverForTests(undefined);
+    sending.setDeliveryResolverForTests(undefined);
 
     const attempts = await d.webhookAttempt.findMany({ where: { deliveryId: delivery.id } });
     expect(attempts).toHaveLength(rebound.length);

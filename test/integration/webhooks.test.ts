@@ -4,20 +4,29 @@ import { Webhook } from 'standardwebhooks';
 import { get, invoke, post } from '../support/invoke';
 import { newClinic } from '../support/clinic';
 import { startFakeManagementApi } from '../support/management-api';
+import { useSuite } from '../support/suite';
 
-// Loopback receivers are allowed in this file only (the default is off); a short request timeout.
-process.env.WEBHOOKS_ALLOW_LOOPBACK = 'true';
-process.env.WEBHOOK_TIMEOUT_MS = '800';
+const { fns, processor, retryPolicy, sending, endpoints, domainEvent, dbClient, queues } = useSuite({
+  // Loopback receivers are allowed in this file only (the default is off); a short request timeout.
+  env: { WEBHOOKS_ALLOW_LOOPBACK: 'true', WEBHOOK_TIMEOUT_MS: '800' },
+  modules: {
+    fns: () => import('../../functions/http/webhooks'),
+    processor: () => import('../../lib/jobs/processors/webhook-deliver'),
+    retryPolicy: () => import('../../lib/domain/webhooks/retry-policy'),
+    sending: () => import('../../lib/domain/webhooks/delivery'),
+    endpoints: () => import('../../lib/domain/webhooks/endpoints'),
+    domainEvent: () => import('../../lib/jobs/processors/domain-event'),
+    dbClient: () => import('../../lib/platform/db/client'),
+    queues: () => import('../../lib/platform/queues/queues'),
+  },
+}).m;
+const db = () => dbClient.getDb();
 
 type Reply = { status?: number; body?: string; hang?: boolean; headers?: Record<string, string> };
 const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
 const replies: Reply[] = [];
 let server: http.Server;
 let base: string;
-
-const fns = () => require('../../functions/http/webhooks') as typeof import('../../functions/http/webhooks');
-const deliver = () => require('../../lib/webhooks/deliver') as typeof import('../../lib/webhooks/deliver');
-const db = async () => (require('../../lib/db/client') as typeof import('../../lib/db/client')).getDb();
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -36,8 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise((ok) => server.close(ok));
-  deliver().setDeliveryResolverForTests(undefined);
-  await require('../../lib/lifecycle/close-all').closeAll();
+  sending.setDeliveryResolverForTests(undefined);
 });
 beforeEach(() => {
   received.length = 0;
@@ -50,13 +58,13 @@ const patch = (h: any, path: string, id: string, body: unknown, auth: object) =>
 /** An endpoint subscribed to appointment.created, and an event for it fanned out through the real processor. */
 async function setup(path = '/hook') {
   const clinic = await newClinic();
-  const created = await post(fns().create, '/v1/webhooks', { url: `${base}${path}`, eventTypes: ['appointment.created'] }, clinic.auth);
+  const created = await post(fns.create, '/v1/webhooks', { url: `${base}${path}`, eventTypes: ['appointment.created'] }, clinic.auth);
   expect(created.status).toBe(201);
   const d = await db();
   const event = await d.outboxEvent.create({
     data: { clinicId: clinic.clinicId, type: 'appointment.created', aggregateId: '00000000-0000-4000-8000-00000000abcd', payload: { professionalId: '00000000-0000-4000-8000-00000000aaaa' } },
   });
-  const { processDomainEvent } = require('../../lib/outbox/processors') as typeof import('../../lib/outbox/processors');
+  const { processDomainEvent } = domainEvent;
   const job = { queue: 'agenda' as const, name: 'domain.event' as const, id: event.id, data: { eventId: event.id }, attemptsMade: 0, mode: 'inline' as const };
   await processDomainEvent(job);
   await processDomainEvent(job); // at-least-once: a second run adds nothing
@@ -66,33 +74,33 @@ async function setup(path = '/hook') {
 }
 
 const run = (deliveryId: string, attemptsMade = 0) =>
-  deliver().processWebhookDelivery({ queue: 'webhook', name: 'webhook.deliver', id: deliveryId, data: { deliveryId }, attemptsMade, mode: 'inline' });
+  processor.processWebhookDelivery({ queue: 'webhook', name: 'webhook.deliver', id: deliveryId, data: { deliveryId }, attemptsMade, mode: 'inline' });
 
 describe('webhook endpoints API', () => {
   it('creates with the secret shown once, lists without it, 404 across clinics, patches and deletes', async () => {
     const a = await newClinic();
     const b = await newClinic();
-    const created = await post(fns().create, '/v1/webhooks', { url: `${base}/x`, eventTypes: ['*'] }, a.auth);
+    const created = await post(fns.create, '/v1/webhooks', { url: `${base}/x`, eventTypes: ['*'] }, a.auth);
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const id = created.body.id;
 
-    const list = await get(fns().list, '/v1/webhooks', a.auth);
+    const list = await get(fns.list, '/v1/webhooks', a.auth);
     expect(list.body.data).toHaveLength(1);
     expect(JSON.stringify(list.body)).not.toContain(created.body.secret);
-    const one = await invoke(fns().get, { path: `/v1/webhooks/${id}`, routeKey: 'GET /v1/webhooks/{id}', pathParameters: { id }, ...a.auth });
+    const one = await invoke(fns.get, { path: `/v1/webhooks/${id}`, routeKey: 'GET /v1/webhooks/{id}', pathParameters: { id }, ...a.auth });
     expect(one.status).toBe(200);
     expect(one.body.secret).toBeUndefined();
 
-    const other = await invoke(fns().get, { path: `/v1/webhooks/${id}`, routeKey: 'GET /v1/webhooks/{id}', pathParameters: { id }, ...b.auth });
+    const other = await invoke(fns.get, { path: `/v1/webhooks/${id}`, routeKey: 'GET /v1/webhooks/{id}', pathParameters: { id }, ...b.auth });
     expect(other.status).toBe(404);
-    expect((await patch(fns().update, `/v1/webhooks/${id}`, id, { enabled: false }, b.auth)).status).toBe(404);
+    expect((await patch(fns.update, `/v1/webhooks/${id}`, id, { enabled: false }, b.auth)).status).toBe(404);
 
-    const changed = await patch(fns().update, `/v1/webhooks/${id}`, id, { eventTypes: ['appointment.cancelled'], enabled: false }, a.auth);
+    const changed = await patch(fns.update, `/v1/webhooks/${id}`, id, { eventTypes: ['appointment.cancelled'], enabled: false }, a.auth);
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({ eventTypes: ['appointment.cancelled'], enabled: false });
 
-    const del = (auth: object) => invoke(fns().remove, { method: 'DELETE', path: `/v1/webhooks/${id}`, routeKey: 'DELETE /v1/webhooks/{id}', pathParameters: { id }, ...auth });
+    const del = (auth: object) => invoke(fns.remove, { method: 'DELETE', path: `/v1/webhooks/${id}`, routeKey: 'DELETE /v1/webhooks/{id}', pathParameters: { id }, ...auth });
     expect((await del(b.auth)).status).toBe(404);
     expect((await del(a.auth)).status).toBe(204);
     expect((await del(a.auth)).status).toBe(404);
@@ -100,10 +108,10 @@ describe('webhook endpoints API', () => {
 
   it('refuses unknown event types and forbidden URLs with 400 on the field', async () => {
     const a = await newClinic();
-    const bad = await post(fns().create, '/v1/webhooks', { url: `${base}/x`, eventTypes: ['nope'] }, a.auth);
+    const bad = await post(fns.create, '/v1/webhooks', { url: `${base}/x`, eventTypes: ['nope'] }, a.auth);
     expect(bad.status).toBe(400);
     for (const url of ['http://10.0.0.1/', 'http://169.254.169.254/', 'ftp://example.com/', 'http://u:p@127.0.0.1/']) {
-      const res = await post(fns().create, '/v1/webhooks', { url, eventTypes: ['*'] }, a.auth);
+      const res = await post(fns.create, '/v1/webhooks', { url, eventTypes: ['*'] }, a.auth);
       expect(res.status).toBe(400);
       expect(res.body.error.details[0].field).toBe('url');
     }
@@ -113,7 +121,7 @@ describe('webhook endpoints API', () => {
 describe('webhook delivery', () => {
   it('fans out once, enqueues the delivery with its id as job id, and delivers a verifiable signature', async () => {
     const { endpoint, deliveryId, event } = await setup();
-    const queue = await (require('../../lib/queues/queues') as typeof import('../../lib/queues/queues')).getWebhookQueue();
+    const queue = await queues.getWebhookQueue();
     const job = await queue.getJob(deliveryId);
     expect(job?.name).toBe('webhook.deliver');
     expect(job?.data).toEqual({ deliveryId });
@@ -137,7 +145,7 @@ describe('webhook delivery', () => {
     const { deliveryId } = await setup();
     replies.push({ status: 500, body: 'boom'.repeat(300), headers: { 'retry-after': '7' } }, { status: 200 });
     const failed = await run(deliveryId, 0).catch((e: unknown) => e);
-    expect(failed).toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    expect(failed).toBeInstanceOf(retryPolicy.WebhookAttemptFailedError);
     expect((failed as { retryAfterMs?: number }).retryAfterMs).toBe(7000);
     await run(deliveryId, 1);
     expect(received.map((r) => r.headers['webhook-id'])).toEqual([deliveryId, deliveryId]);
@@ -184,7 +192,7 @@ describe('webhook delivery', () => {
         d.socketConnection.create({ data: { connectionId, clinicId: clinic.clinicId, apiKeyId: key.id, endpoint: api.endpoint, scope } });
       await socket('staff-desk', 'clinic');
       await socket('one-agenda', '00000000-0000-4000-8000-00000000aaaa');
-      const { processDomainEvent } = require('../../lib/outbox/processors') as typeof import('../../lib/outbox/processors');
+      const { processDomainEvent } = domainEvent;
       const eventId = events[0]!.id;
       await processDomainEvent({ queue: 'agenda', name: 'domain.event', id: eventId, data: { eventId }, attemptsMade: 0, mode: 'inline' });
       expect(api.posted('staff-desk')).toEqual([{ type: 'webhook.endpoint_disabled', endpointId: endpoint.id, reason: 'gone' }]);
@@ -199,7 +207,7 @@ describe('webhook delivery', () => {
     replies.push({ hang: true });
     const thrown = await run(deliveryId).catch((e: unknown) => e);
     // Retryable: BullMQ schedules the next attempt (an UnrecoverableError would end the delivery).
-    expect(thrown).toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    expect(thrown).toBeInstanceOf(retryPolicy.WebhookAttemptFailedError);
     expect(thrown).not.toHaveProperty('name', 'UnrecoverableError');
     expect((thrown as Error).message).toBe('timeout after 800 ms');
     const d = await (await db()).webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attemptLog: true } });
@@ -214,21 +222,21 @@ describe('webhook delivery', () => {
     const { deliveryId } = await setup();
     replies.push({ status: 503, headers: { 'retry-after': '0' } });
     const thrown = await run(deliveryId).catch((e: unknown) => e);
-    expect(thrown).toBeInstanceOf(deliver().WebhookAttemptFailedError);
+    expect(thrown).toBeInstanceOf(retryPolicy.WebhookAttemptFailedError);
     expect((thrown as { retryAfterMs?: number }).retryAfterMs).toBe(0);
     const d = await (await db()).webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attemptLog: true } });
     // The schedule's first delay (5 s, at least 4 s with jitter), not the 0 s the receiver asked for
     // (1 ms for the database rounding the attempt's time to the millisecond).
     const wait = d.nextAttemptAt!.getTime() - d.attemptLog[0]!.createdAt.getTime();
-    expect(wait).toBeGreaterThanOrEqual(deliver().webhookDelay(1, deliveryId) - 1);
-    expect(deliver().webhookDelay(1, deliveryId)).toBeGreaterThanOrEqual(4_000);
+    expect(wait).toBeGreaterThanOrEqual(retryPolicy.webhookDelay(1, deliveryId) - 1);
+    expect(retryPolicy.webhookDelay(1, deliveryId)).toBeGreaterThanOrEqual(4_000);
   });
 
   it('refuses at send time a host that resolves to a private address only then', async () => {
-    const { setWebhookResolverForTests } = require('../../lib/webhooks/endpoints') as typeof import('../../lib/webhooks/endpoints');
+    const { setWebhookResolverForTests } = endpoints;
     const clinic = await newClinic();
     setWebhookResolverForTests(async () => [{ address: '93.184.216.34', family: 4 }]); // public at registration
-    const created = await post(fns().create, '/v1/webhooks', { url: 'http://rebind.example:8080/hook', eventTypes: ['*'] }, clinic.auth);
+    const created = await post(fns.create, '/v1/webhooks', { url: 'http://rebind.example:8080/hook', eventTypes: ['*'] }, clinic.auth);
     setWebhookResolverForTests(undefined);
     expect(created.status).toBe(201);
     const d = await db();
@@ -236,10 +244,10 @@ describe('webhook delivery', () => {
       data: { endpointId: created.body.id, eventId: '00000000-0000-4000-8000-0000000000ee', eventType: 'control.created', payload: { type: 'control.created' } },
     });
     for (const address of ['10.0.0.5', '169.254.169.254', '::ffff:192.168.0.1']) {
-      deliver().setDeliveryResolverForTests(async () => [{ address, family: address.includes(':') ? 6 : 4 }]);
+      sending.setDeliveryResolverForTests(async () => [{ address, family: address.includes(':') ? 6 : 4 }]);
       await expect(run(delivery.id)).rejects.toThrow(/forbidden/);
     }
-    deliver().setDeliveryResolverForTests(undefined);
+    sending.setDeliveryResolverForTests(undefined);
     const attempts = await d.webhookAttempt.findMany({ where: { deliveryId: delivery.id } });
     expect(attempts).toHaveLength(3);
     for (const a of attempts) expect(a.statusCode).toBeNull();

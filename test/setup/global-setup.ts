@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Client } from 'pg';
-import { migrate } from '../../lib/db/migrator';
+import { migrate } from '../../lib/platform/db/migrator';
 
 const BASE_URL = process.env.TEST_DATABASE_BASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/agenda_test';
 const PREFIX = 'agenda_test_run_';

@@ -11,3 +11,5 @@ export const TEST_DIRECT_DATABASE_URL = process.env.TEST_DIRECT_DATABASE_URL ?? 
 /** `transaction` in the pass through PgBouncer. */
 export const TEST_DB_POOLER: 'none' | 'transaction' = process.env.TEST_DB_POOLER === 'transaction' ? 'transaction' : 'none';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The scratch Redis Cluster's nodes in the pass on a cluster (jest.cluster.config.ts); unset otherwise. */
+export const TEST_REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES || undefined;

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const auth = { headers: { authorization: `Bearer ${key}` } };
   const results = await Promise.all(Array.from({ length: count }, () => post(create, '/v1/appointments', body, auth)));
   process.stdout.write(`RESULT ${JSON.stringify(results.map((r) => r.status))}\n`);
-  const { closeAll } = await import('../../lib/lifecycle/close-all');
+  const { closeAll } = await import('../../lib/platform/lifecycle/close-all');
   await closeAll();
 }
 

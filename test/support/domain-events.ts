@@ -5,9 +5,9 @@
  * deliveries and notices follow from the events, never from the request.
  */
 export interface EventLib {
-  getDb: typeof import('../../lib/db/client').getDb;
-  getAgendaQueue: typeof import('../../lib/queues/queues').getAgendaQueue;
-  processDomainEvent: typeof import('../../lib/outbox/processors').processDomainEvent;
+  getDb: typeof import('../../lib/platform/db/client').getDb;
+  getAgendaQueue: typeof import('../../lib/platform/queues/queues').getAgendaQueue;
+  processDomainEvent: typeof import('../../lib/jobs/processors/domain-event').processDomainEvent;
 }
 
 export async function processPublishedEvents(lib: EventLib, aggregateId: string): Promise<string[]> {
@@ -24,7 +24,7 @@ export async function processPublishedEvents(lib: EventLib, aggregateId: string)
 
 /** The lib/ modules `processPublishedEvents` needs, from the current module registry. */
 export const eventLib = (): EventLib => ({
-  getDb: (require('../../lib/db/client') as typeof import('../../lib/db/client')).getDb,
-  getAgendaQueue: (require('../../lib/queues/queues') as typeof import('../../lib/queues/queues')).getAgendaQueue,
-  processDomainEvent: (require('../../lib/outbox/processors') as typeof import('../../lib/outbox/processors')).processDomainEvent,
+  getDb: (require('../../lib/platform/db/client') as typeof import('../../lib/platform/db/client')).getDb,
+  getAgendaQueue: (require('../../lib/platform/queues/queues') as typeof import('../../lib/platform/queues/queues')).getAgendaQueue,
+  processDomainEvent: (require('../../lib/jobs/processors/domain-event') as typeof import('../../lib/jobs/processors/domain-event')).processDomainEvent,
 });

@@ -15,3 +15,13 @@ export async function httpCall(base: string, method: string, path: string, key?:
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers, ms: Date.now() - started };
 }
+
+/**
+ * The WebSocket URL to open a socket of this key's clinic: a single-use ticket minted through the
+ * HTTP API (`POST /v1/realtime/tickets`), since `$connect` takes nothing else.
+ */
+export async function socketUrlFor(httpUrl: string, websocketUrl: string, key: string): Promise<string> {
+  const minted = await httpCall(httpUrl, 'POST', '/v1/realtime/tickets', key);
+  if (minted.status !== 201) throw new Error(`ticket refused: ${minted.status} ${JSON.stringify(minted.body)}`);
+  return `${websocketUrl}?ticket=${encodeURIComponent(minted.body.ticket)}`;
+}

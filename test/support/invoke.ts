@@ -174,3 +174,13 @@ export const post = <B = any>(
   body?: unknown,
   req: Omit<InvokeRequest, 'path' | 'method' | 'body'> = {},
 ) => invoke<B>(handler, { ...req, method: 'POST', path, body });
+
+/**
+ * The operator's bearer: this test environment's ADMIN_SECRET (test/setup/env.ts, or the suite's
+ * own), read at call time. /health answers only `{status}` without it.
+ */
+export const adminHeaders = (): Record<string, string> => ({ authorization: `Bearer ${process.env.ADMIN_SECRET ?? ''}` });
+
+/** GET /health as the operator: the full report (checks, pool, budget, warm state). */
+export const getHealth = <B = any>(handler: HttpLambdaHandler, req: Omit<InvokeRequest, 'path' | 'method'> = {}) =>
+  get<B>(handler, '/health', { ...req, headers: { ...adminHeaders(), ...req.headers } });

@@ -80,6 +80,10 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export interface Worker extends Started {
   healthUrl: string;
+  /** The liveness probe (worker/health-server.ts); `healthUrl` is readiness. */
+  liveUrl: string;
+  /** The queue dashboard's own server (worker/dashboard.ts), on a free port of its own, when mounted. */
+  dashboardUrl: string;
 }
 
 /** Where the worker runs from: its source, as `npm run worker` does, or a directory holding the bundle. */
@@ -92,16 +96,23 @@ export type WorkerFrom = 'source' | { bundleDir: string };
  * NODE_ENV=production. Give it a directory outside the repo, so that nothing the bundle forgot can
  * be found in the repo's node_modules.
  */
-export async function startWorker(extra: NodeJS.ProcessEnv = {}, from: WorkerFrom = 'source'): Promise<Worker> {
-  const port = await freePort();
-  const env = childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), ...extra });
+export async function startWorker(
+  extra: NodeJS.ProcessEnv = {},
+  from: WorkerFrom = 'source',
+  /** `live`: return once the process is alive, ready or not (a worker started with its database down). */
+  waitFor: 'ready' | 'live' = 'ready',
+): Promise<Worker> {
+  const [port, dashboardPort] = [await freePort(), await freePort()];
+  const env = childEnv({ AGENDA_PROFILE: 'worker', WORKER_HEALTH_PORT: String(port), DASHBOARD_PORT: String(dashboardPort), ...extra });
   const started =
     from === 'source'
-      ? launch(bin('tsx'), ['worker/main.ts'], env)
+      ? // One process, as in the container: tsx's CLI would sit in front and relay signals itself.
+        launch(process.execPath, ['--import', 'tsx', 'worker/main.ts'], env)
       : launch(process.execPath, ['--enable-source-maps', 'main.js'], { ...env, NODE_ENV: 'production', NODE_PATH: '' }, from.bundleDir);
   const healthUrl = `http://127.0.0.1:${port}/health`;
-  await waitHttp(healthUrl, 30_000, started);
-  return { ...started, healthUrl };
+  const liveUrl = `http://127.0.0.1:${port}/live`;
+  await waitHttp(waitFor === 'live' ? liveUrl : healthUrl, 30_000, started);
+  return { ...started, healthUrl, liveUrl, dashboardUrl: `http://127.0.0.1:${env.DASHBOARD_PORT}` };
 }
 
 export interface Offline extends Started {

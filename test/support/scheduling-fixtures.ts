@@ -8,7 +8,7 @@ export async function newProfessional(
   clinicId: string,
   opts: { bufferBeforeMinutes?: number; bufferAfterMinutes?: number; defaultDurationMinutes?: number; specialty?: string } = {},
 ) {
-  const { getDb } = await import('../../lib/db/client');
+  const { getDb } = await import('../../lib/platform/db/client');
   const db = await getDb();
   return db.professional.create({
     data: {
@@ -24,7 +24,7 @@ export async function newProfessional(
 }
 
 export async function newPatient(clinicId: string) {
-  const { getDb } = await import('../../lib/db/client');
+  const { getDb } = await import('../../lib/platform/db/client');
   const db = await getDb();
   return db.patient.create({ data: { clinicId, name: 'Paciente Teste', email: 'p@example.com' } });
 }

@@ -10,7 +10,7 @@ export async function newSocketRow(
   row: { clinicId: string; apiKeyId: string; endpoint: string; scope: string; connectedAt?: Date; lastSeenAt?: Date },
   name = 'c',
 ): Promise<string> {
-  const { getDb } = await import('../../lib/db/client');
+  const { getDb } = await import('../../lib/platform/db/client');
   const connectionId = `${name}-${randomUUID().slice(0, 12)}=`;
   await (await getDb()).socketConnection.create({ data: { connectionId, ...row } });
   return connectionId;
@@ -18,6 +18,6 @@ export async function newSocketRow(
 
 /** A revoked API key of the clinic (a socket it opened must not be pushed to), straight through Prisma. */
 export async function newRevokedApiKey(clinicId: string) {
-  const { getDb } = await import('../../lib/db/client');
+  const { getDb } = await import('../../lib/platform/db/client');
   return (await getDb()).apiKey.create({ data: { clinicId, name: 'old', prefix: randomUUID().slice(0, 12), keyHash: '0'.repeat(64), revokedAt: new Date() } });
 }

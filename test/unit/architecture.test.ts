@@ -7,26 +7,38 @@
  *    it constructs, whatever X is called locally (aliases, namespaces, re-exports, re-assignments);
  *    a subclass of a forbidden class counts as that class.
  * 2. Nothing in lib/ imports from functions/ or worker/ (data flows one way).
+ * 3. Layers and cycles (dependency-cruiser, rules in .dependency-cruiser.cjs): lib/platform imports
+ *    only itself; lib/domain imports itself and platform; the edge (lib/http, lib/socket) and lib/jobs
+ *    import the domain and platform, not each other; no import cycle between files, none between
+ *    folders of lib/.
  *
  * bench/ is out of scope on purpose: it measures the forbidden pattern.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { brokenImportRules, removeTree, sampleTree } from '../support/import-rules';
 
 const ROOT = path.resolve(__dirname, '..', '..').split(path.sep).join('/');
 const rel = (file: string) => path.posix.relative(ROOT, file);
-const GENERATED_PRISMA = 'lib/db/generated';
+const GENERATED_PRISMA = 'lib/platform/db/generated';
 
 /** What may be constructed only in `home` (a file, or a folder ending in '/'), by where it is declared. */
 const RULES = [
   // The generated client exports a value typed PrismaClientConstructor, not a class.
-  { cls: 'PrismaClient', pkg: GENERATED_PRISMA, names: ['PrismaClient', 'PrismaClientConstructor'], home: 'lib/db/client.ts' },
-  { cls: 'Pool', pkg: 'pg', names: ['Pool'], home: 'lib/db/pool.ts' },
-  { cls: 'Redis', pkg: 'ioredis', names: ['Redis'], home: 'lib/redis/client.ts' },
-  { cls: 'Queue', pkg: 'bullmq', names: ['Queue'], home: 'lib/queues/queues.ts' },
-  { cls: 'LambdaClient', pkg: '@aws-sdk/client-lambda', names: ['LambdaClient'], home: 'lib/aws/lambda.ts' },
-  { cls: 'ApiGatewayManagementApiClient', pkg: '@aws-sdk/client-apigatewaymanagementapi', names: ['ApiGatewayManagementApiClient'], home: 'lib/aws/apigateway.ts' },
+  { cls: 'PrismaClient', pkg: GENERATED_PRISMA, names: ['PrismaClient', 'PrismaClientConstructor'], home: 'lib/platform/db/client.ts' },
+  { cls: 'Pool', pkg: 'pg', names: ['Pool'], home: 'lib/platform/db/pool.ts' },
+  { cls: 'Redis', pkg: 'ioredis', names: ['Redis'], home: 'lib/platform/redis/client.ts' },
+  { cls: 'Cluster', pkg: 'ioredis', names: ['Cluster'], home: 'lib/platform/redis/client.ts' },
+  { cls: 'Queue', pkg: 'bullmq', names: ['Queue'], home: 'lib/platform/queues/queues.ts' },
+  { cls: 'LambdaClient', pkg: '@aws-sdk/client-lambda', names: ['LambdaClient'], home: 'lib/platform/aws/lambda.ts' },
+  { cls: 'ApiGatewayManagementApiClient', pkg: '@aws-sdk/client-apigatewaymanagementapi', names: ['ApiGatewayManagementApiClient'], home: 'lib/platform/aws/apigateway.ts' },
+  { cls: 'SSMClient', pkg: '@aws-sdk/client-ssm', names: ['SSMClient'], home: 'lib/platform/aws/secret-stores.ts' },
+  { cls: 'SecretsManagerClient', pkg: '@aws-sdk/client-secrets-manager', names: ['SecretsManagerClient'], home: 'lib/platform/aws/secret-stores.ts' },
+  { cls: 'KMSClient', pkg: '@aws-sdk/client-kms', names: ['KMSClient'], home: 'lib/platform/aws/kms.ts' },
+  // Powertools' providers make their own client when given none.
+  { cls: 'SSMProvider', pkg: '@aws-lambda-powertools/parameters', names: ['SSMProvider'], home: 'lib/platform/aws/secret-stores.ts' },
+  { cls: 'SecretsProvider', pkg: '@aws-lambda-powertools/parameters', names: ['SecretsProvider'], home: 'lib/platform/aws/secret-stores.ts' },
   { cls: 'Worker', pkg: 'bullmq', names: ['Worker'], home: 'worker/' },
 ];
 type Rule = (typeof RULES)[number];
@@ -138,8 +150,12 @@ describe('architecture: the checker itself (so this test can fail)', () => {
     reexport: `export { LambdaClient as L } from '@aws-sdk/client-lambda';`,
     'via-reexport': `import { L } from './reexport';\nexport const l = new L({});`,
     subclass: `import { Pool } from 'pg';\nexport class Mine extends Pool {}\nexport const m = new Mine();`,
-    prisma: `import { PrismaClient as Db } from '../db/generated/client';\nexport const db = new Db({} as never);`,
+    prisma: `import { PrismaClient as Db } from '../platform/db/generated/client';\nexport const db = new Db({} as never);`,
     worker: `import { Worker } from 'bullmq';\nexport const w = new Worker('q');`,
+    ssm: `import { SSMClient as S } from '@aws-sdk/client-ssm';\nexport const s = new S({});`,
+    'secrets-manager': `import * as sm from '@aws-sdk/client-secrets-manager';\nexport const s = new sm.SecretsManagerClient({});`,
+    kms: `import { KMSClient as K } from '@aws-sdk/client-kms';\nexport const k = new K({});`,
+    'ssm-provider': `import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';\nexport const p = new SSMProvider();`,
     'required-in-ts': `const { Queue } = require('bullmq');\nexport const q = new Queue('x');`,
     missing: `import { Nope } from './not-there';\nexport const n = Nope;`,
     upward: `import { handler } from '../../functions/http/health';\nexport const h = handler;`,
@@ -151,6 +167,7 @@ describe('architecture: the checker itself (so this test can fail)', () => {
   it.each([
     ['alias', 'Redis'], ['default', 'Redis'], ['namespace', 'Pool'], ['reassigned', 'Queue'],
     ['via-reexport', 'LambdaClient'], ['prisma', 'PrismaClient'], ['worker', 'Worker'],
+    ['ssm', 'SSMClient'], ['secrets-manager', 'SecretsManagerClient'], ['kms', 'KMSClient'], ['ssm-provider', 'SSMProvider'],
   ])('catches a construct through %s', (name, cls) => {
     expect(at(name)).toEqual([expect.stringContaining(` constructs ${cls}; `)]);
   });
@@ -176,8 +193,8 @@ describe('architecture: the product source', () => {
 
   it('checks the real tree (not vacuously)', () => {
     const paths = files.map(rel);
-    expect(paths).toEqual(expect.arrayContaining(['lib/db/client.ts', 'functions/http/health.ts', 'worker/main.ts', 'prisma/seed.ts']));
-    expect(paths.filter((p) => /^(test|bench|node_modules|lib\/db\/generated)\//.test(p))).toEqual([]);
+    expect(paths).toEqual(expect.arrayContaining(['lib/platform/db/client.ts', 'functions/http/health.ts', 'worker/main.ts', 'prisma/seed.ts']));
+    expect(paths.filter((p) => /^(test|bench|node_modules|lib\/platform\/db\/generated)\//.test(p))).toEqual([]);
   });
 
   it.each(RULES)('$cls: its home ($home) exists and constructs it', (rule) => {
@@ -190,5 +207,43 @@ describe('architecture: the product source', () => {
 
   it('constructs each connection-owning class only in its home, and lib/ never imports functions/ or worker/', () => {
     expect(violations).toEqual([]);
+  });
+});
+
+describe('architecture: layers and cycles, the checker itself (so this test can fail)', () => {
+  const dir = sampleTree({
+    'lib/platform/config/up.ts': "import { b } from '../../domain/x/b';\nexport const up = b;",
+    'lib/platform/db/fine.ts': 'export const fine = 1;',
+    'lib/domain/x/b.ts': 'export const b = 1;',
+    'lib/domain/y/ok.ts': "import { fine } from '../../platform/db/fine';\nimport { b } from '../x/b';\nexport const ok = fine + b;",
+    'lib/domain/x/c.ts': "import { d } from './d';\nexport const c = () => d;",
+    'lib/domain/x/d.ts': "import type { c } from './c';\nexport const d = (): typeof c | undefined => undefined;",
+    'lib/domain/p/e.ts': "import { f } from '../q/f';\nexport const e = f;",
+    'lib/domain/p/g.ts': 'export const g = 1;',
+    'lib/domain/q/f.ts': "import { g } from '../p/g';\nexport const f = g;",
+    'lib/domain/x/h.ts': "import { r } from '../../jobs/r';\nexport const h = r;",
+    'lib/jobs/r.ts': "import { s } from '../http/s';\nexport const r = s;",
+    'lib/http/s.ts': "import { t } from '../../functions/t';\nexport const s = t;",
+    'functions/t.ts': 'export const t = 1;',
+  });
+  const broken = brokenImportRules(dir, ['lib', 'functions']);
+  afterAll(() => removeTree(dir));
+
+  it('names each broken rule with its edge, a type-only import included, and passes what is allowed', () => {
+    expect(broken).toEqual([
+      'domain-below-adapters: lib/domain/x/h.ts -> lib/jobs/r.ts',
+      'jobs-are-not-edge: lib/jobs/r.ts -> lib/http/s.ts',
+      'lib-below-entry-points: lib/http/s.ts -> functions/t.ts',
+      'no-cycle: lib/domain/x/c.ts -> lib/domain/x/d.ts -> lib/domain/x/c.ts',
+      'no-folder-cycle: lib/domain/p -> lib/domain/q -> lib/domain/p',
+      'no-folder-cycle: lib/domain/q -> lib/domain/p -> lib/domain/q',
+      'platform-is-the-floor: lib/platform/config/up.ts -> lib/domain/x/b.ts',
+    ]);
+  });
+});
+
+describe('architecture: layers and cycles in the product source', () => {
+  it('has no import cycle, no folder cycle and no import up a layer', () => {
+    expect(brokenImportRules(ROOT, ['lib', 'functions', 'worker'])).toEqual([]);
   });
 });

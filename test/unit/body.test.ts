@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { AppError } from '../../lib/errors/app-error';
-import { describeError } from '../../lib/errors/describe';
+import { AppError } from '../../lib/platform/errors/app-error';
+import { describeError } from '../../lib/platform/errors/describe';
 import { assertSafeJson, canonicalJson, MAX_JSON_DEPTH, parseJsonBody, readRawBody } from '../../lib/http/body';
-import { hashBody } from '../../lib/http/idempotency';
+import { hashBody } from '../../lib/http/idempotency/request';
 import { buildHttpEvent } from '../support/invoke';
 
 const anyObject = z.looseObject({});

@@ -1,7 +1,7 @@
-import { ConfigError } from '../../lib/config';
-import { isConnectionLost, isExclusionViolation, isForeignKeyViolation, isStartupParameterRefused, isUniqueViolation, isUnreachable, mapDbError } from '../../lib/db/errors';
-import { DependencyUnavailableError, NotFoundError, TimeoutError, ValidationError } from '../../lib/errors/app-error';
-import { describeError } from '../../lib/errors/describe';
+import { ConfigError } from '../../lib/platform/config';
+import { isConnectionLost, isExclusionViolation, isForeignKeyViolation, isStartupParameterRefused, isUniqueViolation, isUnreachable, mapDbError } from '../../lib/platform/db/errors';
+import { DependencyUnavailableError, NotFoundError, TimeoutError, ValidationError } from '../../lib/platform/errors/app-error';
+import { describeError } from '../../lib/platform/errors/describe';
 
 const db = { connectTimeoutMs: 500, poolMax: 2, statementTimeoutMs: 3000 };
 const thrown = (fn: () => unknown) => {

@@ -1,4 +1,4 @@
-import { message, negotiateLocale } from '../../lib/i18n/messages';
+import { message, negotiateLocale } from '../../lib/platform/i18n/messages';
 
 describe('messages', () => {
   it('negotiates pt-BR or en from Accept-Language, pt-BR by default', () => {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { load } from 'js-yaml';
-import { renderDocsPage } from '../../lib/openapi/docs-page';
-import { openApiDocument } from '../../lib/openapi/routes';
+import { renderDocsPage } from '../../lib/http/openapi/docs-page';
+import { openApiDocument } from '../../lib/http/openapi/routes';
 
 type Serverless = { functions: Record<string, { events?: { httpApi?: { method: string; path: string } }[] }> };
 

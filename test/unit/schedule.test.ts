@@ -1,5 +1,5 @@
-import { civilDayOf, overlaps, resolveLocal, within, workingIntervals, type WeeklyInterval } from '../../lib/availability/schedule';
-import { computeSlots, toSlotView } from '../../lib/availability/slots';
+import { civilDayOf, overlaps, resolveLocal, within, workingIntervals, type WeeklyInterval } from '../../lib/domain/availability/schedule';
+import { computeSlots, toSlotView } from '../../lib/domain/availability/slots';
 
 const NY = 'America/New_York';
 const SP = 'America/Sao_Paulo';

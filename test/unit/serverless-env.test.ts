@@ -1,5 +1,5 @@
 /**
- * Every setting the product reads (lib/config/schema.ts) reaches the Lambda functions through
+ * Every setting the product reads (lib/platform/config/schema.ts) reaches the Lambda functions through
  * serverless.yml, or is listed here with the reason it need not: a setting the job Lambda's
  * processors read but the deployment never passes would run with its default in Lambda mode and
  * with the configured value in the worker container, silently differently.
@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
-import { envSchema } from '../../lib/config/schema';
+import { envSchema } from '../../lib/platform/config/schema';
 
 const NOT_PASSED: Record<string, string> = {
-  DIRECT_DATABASE_URL: 'read by migrations (npm run db:migrate, run before a deploy), never by a function',
-  DB_POOL_MAX: 'profile default (lib/config/profiles.ts); set per function where one needs another',
+  DIRECT_DATABASE_URL: 'read by migrations only: the migrate function sets it in its own environment (the deploy step), npm run db:migrate locally',
+  DB_POOL_MAX: 'profile default (lib/platform/config/profiles.ts); set per function where one needs another',
   DB_POOL_MIN: 'profile default',
   DB_CONNECT_TIMEOUT_MS: 'profile default; the job Lambda sets its own',
   DB_STATEMENT_TIMEOUT_MS: 'profile default; the job Lambda sets its own',
@@ -34,6 +34,9 @@ const NOT_PASSED: Record<string, string> = {
   JOB_FUNCTION_TIMEOUT_MS: 'read by the worker container',
   RATE_LIMIT_KEY_PREFIX: 'fixed per deployment by default',
   AGENDA_RESERVED_CONCURRENCY: 'set per function, beside its reservedConcurrency (test/unit/functions.test.ts)',
+  SSM_ENDPOINT: 'a local stand-in for tests; unset in a deployment, the SDK reaches SSM itself',
+  SECRETS_MANAGER_ENDPOINT: 'a local stand-in for tests; unset in a deployment, the SDK reaches Secrets Manager itself',
+  KMS_ENDPOINT: 'a local stand-in for tests; unset in a deployment, the SDK reaches KMS itself',
 };
 /** Settings of the worker container alone: consumers, schedulers, dashboard. */
 const WORKER_ONLY = /^(WORKER_|DASHBOARD_|RENEWAL_SCAN_)|_EVERY_MS$/;

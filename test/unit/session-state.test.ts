@@ -6,7 +6,7 @@
  * connection, or vanish. Every SQL string in the product source (string literals and templates, read
  * with the TypeScript parser, so comments do not count) is checked, as is every interactive
  * transaction of the running product (lib/, functions/, worker/): `$transaction` is called in
- * lib/db/transaction.ts alone, which sets the timeouts per transaction through a pooler. The pass through a real PgBouncer (jest.pooler.config.ts) checks the
+ * lib/platform/db/transaction.ts alone, which sets the timeouts per transaction through a pooler. The pass through a real PgBouncer (jest.pooler.config.ts) checks the
  * same at run time.
  *
  * The migrator needs a session and gets one: it connects to DIRECT_DATABASE_URL and refuses a pooler.
@@ -18,7 +18,7 @@ import ts from 'typescript';
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The running product; scripts/ and prisma/seed.ts are tools (the seed's transaction is fine unbounded). */
 const RUNTIME = /^(lib|functions|worker)\//;
-const GENERATED = 'lib/db/generated';
+const GENERATED = 'lib/platform/db/generated';
 
 /** What a pooler would break, as it shows in SQL text. */
 const SQL_RULES: { what: string; re: RegExp }[] = [
@@ -34,7 +34,7 @@ const SQL_RULES: { what: string; re: RegExp }[] = [
 /** Where a rule may be broken, and why. */
 const ALLOWED: Record<string, string[]> = {
   // The migrator's own connection (DIRECT_DATABASE_URL, proved a session of its own) marks itself.
-  'lib/db/session-probe.ts': ['session-level set_config'],
+  'lib/platform/db/session-probe.ts': ['session-level set_config'],
 };
 
 /** Product files: lib/, functions/, worker/, scripts/, prisma/*.ts. */
@@ -77,8 +77,8 @@ function scan(file: string, text: string): string[] {
         at(node, 'named prepared statement (pg)');
       }
     }
-    if (ts.isPropertyAccessExpression(node) && node.name.text === '$transaction' && RUNTIME.test(file) && file !== 'lib/db/transaction.ts') {
-      at(node, '$transaction outside lib/db/transaction.ts (inTransaction sets the timeouts through a pooler)');
+    if (ts.isPropertyAccessExpression(node) && node.name.text === '$transaction' && RUNTIME.test(file) && file !== 'lib/platform/db/transaction.ts') {
+      at(node, '$transaction outside lib/platform/db/transaction.ts (inTransaction sets the timeouts through a pooler)');
     }
     ts.forEachChild(node, visit);
   };
@@ -126,7 +126,7 @@ describe('session state: the product source', () => {
   const files = productFiles();
 
   it('reads the real tree, the transaction helper and the migrator included', () => {
-    expect(files).toEqual(expect.arrayContaining(['lib/db/transaction.ts', 'lib/db/migrator.ts', 'lib/db/session-probe.ts', 'functions/http/health.ts', 'worker/main.ts', 'scripts/migrate.ts']));
+    expect(files).toEqual(expect.arrayContaining(['lib/platform/db/transaction.ts', 'lib/platform/db/migrator.ts', 'lib/platform/db/session-probe.ts', 'functions/http/health.ts', 'worker/main.ts', 'scripts/migrate.ts']));
     expect(files.filter((f) => f.startsWith(`${GENERATED}/`))).toEqual([]);
   });
 

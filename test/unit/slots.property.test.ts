@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
-import { workingIntervals, type Interval, type WeeklyInterval } from '../../lib/availability/schedule';
-import { computeSlots, toSlotView, type Slot, type SlotQuery } from '../../lib/availability/slots';
+import { workingIntervals, type Interval, type WeeklyInterval } from '../../lib/domain/availability/schedule';
+import { computeSlots, firstStepAtOrAfter, toSlotView, type Slot, type SlotQuery } from '../../lib/domain/availability/slots';
 
 /**
  * Property-based tests of the slot engine in a zone with DST (America/New_York) and one that had it
@@ -224,6 +224,45 @@ describe('computeSlots properties', () => {
         for (const s of fewer) expect(base.has(s)).toBe(true);
         const more = new Set(computeSlots({ ...q, busy: [], timeOff: [] }).map((s) => t(s.start)));
         for (const s of base) expect(more.has(s)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('firstStepAtOrAfter (step-grid rounding)', () => {
+  /** Minute-aligned instants around 2026, an interval start and a step as the engine passes them. */
+  const minute = fc.integer({ min: 29_000_000, max: 30_000_000 }).map((m) => m * MIN);
+  const step = fc.integer({ min: 1, max: 240 }).map((m) => m * MIN);
+
+  it('lands on the interval grid, at or after both the interval start and the earliest start, with no grid point skipped', () => {
+    fc.assert(
+      fc.property(minute, minute, step, (ivStart, earliest, st) => {
+        const start = firstStepAtOrAfter(ivStart, earliest, st);
+        expect((start - ivStart) % st).toBe(0);
+        expect(start).toBeGreaterThanOrEqual(Math.max(ivStart, earliest));
+        // The grid point before it is too early (or it is the interval's own start).
+        expect(start === ivStart || start - st < earliest).toBe(true);
+      }),
+    );
+  });
+
+  it('keeps an earliest start that is already on the grid, and the interval start when earliest is before it', () => {
+    fc.assert(
+      fc.property(minute, step, fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 10_000 }), (ivStart, st, k, backMinutes) => {
+        expect(firstStepAtOrAfter(ivStart, ivStart + k * st, st)).toBe(ivStart + k * st);
+        expect(firstStepAtOrAfter(ivStart, ivStart - backMinutes * MIN, st)).toBe(ivStart);
+      }),
+    );
+  });
+
+  it('does not move the grid when `now` moves: slots offered later are a suffix of those offered earlier', () => {
+    fc.assert(
+      fc.property(query(anyHours, 2 * 1440), fc.integer({ min: 0, max: 2 * 1440 }), (q, laterMinutes) => {
+        const earlier = computeSlots({ ...q, now: q.from }).map((s) => t(s.start));
+        const now = t(q.from) + laterMinutes * MIN;
+        const later = computeSlots({ ...q, now: new Date(now) }).map((s) => t(s.start));
+        expect(later).toEqual(earlier.filter((s) => s >= now));
       }),
       { numRuns: 100 },
     );

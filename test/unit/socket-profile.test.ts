@@ -10,7 +10,7 @@ import { build } from 'esbuild';
 import { load } from 'js-yaml';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const FORBIDDEN = [/node_modules\/ioredis\//, /node_modules\/bullmq\//, /^lib\/redis\/client\.ts$/, /^lib\/queues\/queues\.ts$/];
+const FORBIDDEN = [/node_modules\/ioredis\//, /node_modules\/bullmq\//, /^lib\/platform\/redis\/client\.ts$/, /^lib\/platform\/queues\/queues\.ts$/];
 
 const yml = load(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as {
   functions: Record<string, { environment?: Record<string, string> }>;
@@ -42,7 +42,7 @@ it('finds the WebSocket function in serverless.yml', () => {
 
 it.each(socketHandlers)('%s bundles neither Redis nor the queues', async (entry) => {
   const inputs = await bundledInputs(entry);
-  expect(inputs).toContain('lib/db/client.ts'); // the bundle is real: it reaches the database
+  expect(inputs).toContain('lib/platform/db/client.ts'); // the bundle is real: it reaches the database
   expect(inputs.filter((i) => FORBIDDEN.some((f) => f.test(i)))).toEqual([]);
 }, 60_000);
 

@@ -1,4 +1,4 @@
-import { assertSafeWebhookUrl, checkAddress, guardedLookup, type Resolver } from '../../lib/webhooks/ssrf';
+import { assertSafeWebhookUrl, checkAddress, guardedLookup, type Resolver } from '../../lib/domain/webhooks/ssrf';
 import type { MinimalJob } from 'bullmq';
 import {
   FAILURE_STREAK_GAP_MS,
@@ -7,7 +7,7 @@ import {
   RETRY_DELAYS_MS,
   webhookBackoffStrategy,
   webhookDelay,
-} from '../../lib/webhooks/deliver';
+} from '../../lib/domain/webhooks/retry-policy';
 
 const off = { allowLoopback: false };
 const on = { allowLoopback: true };

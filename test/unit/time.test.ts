@@ -1,4 +1,4 @@
-import { inSupportedRange, OFFSET_PATTERN } from '../../lib/validation/time';
+import { inSupportedRange, OFFSET_PATTERN } from '../../lib/platform/validation/time';
 
 it('accepts instants a clinic schedules and offsets that exist', () => {
   expect(inSupportedRange(new Date('2026-03-02T12:00:00Z'))).toBe(true);
