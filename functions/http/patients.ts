@@ -1,5 +1,8 @@
+import { listAuditEvents } from '../../lib/domain/audit/events';
+import { listAuditEventsQuery } from '../../lib/domain/audit/schemas';
 import { consentsForPatient, recordConsent } from '../../lib/domain/consents/service';
 import { recordConsentBody } from '../../lib/domain/consents/schemas';
+import { exportPatient } from '../../lib/domain/data-subject/export';
 import { anonymizePatient } from '../../lib/domain/patients/anonymize';
 import { blockPatient, unblockPatient } from '../../lib/domain/patients/block';
 import { createPatient, deletePatient, getPatient, listPatients, updatePatient } from '../../lib/domain/patients/service';
@@ -51,6 +54,12 @@ export const block = clinicRoute('admin', { path: idParam }, async ({ auth, path
 /** POST /v1/patients/{id}/unblock */
 export const unblock = clinicRoute('admin', { path: idParam }, async ({ auth, path }) => json(200, await unblockPatient(auth.clinicId, path.id)));
 
+/** GET /v1/patients/{id}/export: everything held about the patient, of one moment (LGPD art. 18). */
+export const exportData = clinicRoute('admin', { path: idParam }, async ({ auth, path }) => json(200, await exportPatient(auth.clinicId, path.id)));
+
+/** GET /v1/audit-events?patientId=&from=&to=: who read or changed patient data, oldest first. */
+export const auditEvents = clinicRoute('admin', { query: listAuditEventsQuery }, async ({ auth, query }) => json(200, await listAuditEvents(auth.clinicId, query)));
+
 /** The patients function: every route of this area, picked by API Gateway route key. */
 export const handler = httpRouter({
   'POST /v1/patients': create,
@@ -63,4 +72,6 @@ export const handler = httpRouter({
   'POST /v1/patients/{id}/anonymize': anonymize,
   'POST /v1/patients/{id}/block': block,
   'POST /v1/patients/{id}/unblock': unblock,
+  'GET /v1/patients/{id}/export': exportData,
+  'GET /v1/audit-events': auditEvents,
 });

@@ -22,6 +22,8 @@ export interface HttpContext extends Context {
   call: Invocation;
   /** Set by the clinic-auth middleware. */
   auth?: AuthContext;
+  /** The key's `last_used_at` write, started by clinic-auth beside the route's work and awaited before the answer. */
+  keyStamp?: Promise<void>;
   /** Set by the parse-input middleware. */
   input?: RouteInput;
 }

@@ -1,3 +1,4 @@
+import { actingAs } from '../platform/db/actor';
 import { UnrecoverableError } from '../platform/queues/unrecoverable';
 import { redactError } from '../platform/observability/redact';
 import type { ExecutionMode, Processor } from '../platform/queues/context';
@@ -66,7 +67,8 @@ export async function runJob(job: JobEnvelope): Promise<unknown> {
   const processor = byName[job.name];
   if (!processor) throw new UnrecoverableError(`No processor for job "${job.name}" on queue "${job.queue}"`);
   try {
-    return await processor(job as never);
+    // The audit trail names the job (its name) and ties the record to this run (its id).
+    return await actingAs({ type: 'job', id: job.name, requestId: job.id }, () => processor(job as never));
   } catch (err) {
     throw redactError(err);
   }

@@ -4,6 +4,7 @@ import { lambdaHandler } from '../platform/lambda/handler';
 import { logger } from '../platform/observability/logger';
 import { endpointFromEvent } from '../domain/realtime/push';
 import { redeemTicket, type TicketHolder } from '../domain/realtime/tickets';
+import { stampKeyUse } from '../domain/tenancy/api-keys';
 import { describeSocketEvent, type SocketEvent, type SocketResult } from './types';
 
 /** A handshake whose ticket checked out: who opens the socket, and where to reach it. */
@@ -22,7 +23,8 @@ export function handshakeHandler(route: (handshake: Handshake, event: SocketEven
     const { connectionId } = event.requestContext;
     try {
       const holder = await redeemTicket(event.queryStringParameters?.ticket ?? undefined);
-      await route({ ...holder, connectionId, endpoint: endpointFromEvent(event.requestContext) }, event);
+      // The key that minted the ticket is in use; stamped beside the route's own work.
+      await Promise.all([route({ ...holder, connectionId, endpoint: endpointFromEvent(event.requestContext) }, event), stampKeyUse(holder.apiKeyId)]);
       return { statusCode: 200 };
     } catch (err) {
       if (err instanceof UnauthorizedError) {

@@ -96,6 +96,19 @@ const ALLOWED_EXTRAS: readonly { key: string; reason: string }[] = [
   { key: 'index webhook_attempts.webhook_attempts_details_idx', reason: 'partial (text not yet stripped): the retention purge skips attempts it already stripped' },
   { key: 'index notifications.notifications_errors_idx', reason: 'partial (with an error text): the retention purge reads only notices it may strip, per clinic' },
   { key: 'check constraint api_keys.api_keys_scopes_known', reason: 'a key holds at least one scope (never NULL), and only read, write or admin' },
+  { key: 'check constraint audit_events.audit_events_values', reason: 'an audit event has a known actor type, action and resource type' },
+  { key: 'function audit_events_append_only()', reason: 'refuses updates, truncation and deletes other than the retention purge and the clinic cascade' },
+  { key: 'trigger audit_events.audit_events_append_only', reason: 'runs audit_events_append_only() before every update or delete' },
+  { key: 'trigger audit_events.audit_events_no_truncate', reason: 'runs audit_events_append_only() before a truncate' },
+  { key: 'function purge_audit_events(bigint[])', reason: 'the one way the retention purge deletes audit events' },
+  { key: 'function audit_row_change()', reason: 'records a change of a patient, appointment, session package or consent in the audit trail' },
+  { key: 'trigger patients.patients_audit', reason: 'audits inserts and deletes of patients' },
+  { key: 'trigger patients.patients_audit_update', reason: 'audits real changes of patients (anonymise, block, unblock named)' },
+  { key: 'trigger appointments.appointments_audit', reason: 'audits inserts and deletes of appointments' },
+  { key: 'trigger appointments.appointments_audit_update', reason: 'audits real changes of appointments' },
+  { key: 'trigger appointment_controls.appointment_controls_audit', reason: 'audits inserts and deletes of session packages' },
+  { key: 'trigger appointment_controls.appointment_controls_audit_update', reason: 'audits real changes of session packages' },
+  { key: 'trigger patient_consents.patient_consents_audit', reason: 'audits each consent recorded' },
 ];
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'prisma', 'migrations');

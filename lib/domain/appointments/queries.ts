@@ -1,3 +1,4 @@
+import { auditedRead, recordReads } from '../audit/reads';
 import { getDb } from '../../platform/db/client';
 import { NotFoundError } from '../../platform/errors/app-error';
 import { keysetAfter, toPage } from '../../platform/pagination/cursor';
@@ -7,13 +8,15 @@ import { parseInstant } from './timing';
 
 /** One appointment with its history, oldest first; another clinic's id is a 404, so ids cannot be probed. */
 export async function getAppointment(scope: ClinicScope, id: string): Promise<AppointmentDto> {
-  const db = await getDb();
-  const a = await db.appointment.findFirst({
-    where: { id, clinicId: scope.clinicId },
-    include: { history: { orderBy: { createdAt: 'asc' } } },
+  return auditedRead(scope.clinicId, 'appointment', id, async () => {
+    const db = await getDb();
+    const a = await db.appointment.findFirst({
+      where: { id, clinicId: scope.clinicId },
+      include: { history: { orderBy: { createdAt: 'asc' } } },
+    });
+    if (!a) throw new NotFoundError('Appointment not found');
+    return toAppointmentDto(a, a.history);
   });
-  if (!a) throw new NotFoundError('Appointment not found');
-  return toAppointmentDto(a, a.history);
 }
 
 /** Keyset pagination by (startsAt, id): stable under inserts, no OFFSET scans. */
@@ -35,5 +38,7 @@ export async function listAppointments(scope: ClinicScope, q: ListAppointmentsIn
     orderBy: [{ startsAt: 'asc' }, { id: 'asc' }],
     take: q.limit + 1,
   });
-  return toPage(rows, q.limit, (a) => a.startsAt, (a) => toAppointmentDto(a));
+  const page = toPage(rows, q.limit, (a) => a.startsAt, (a) => toAppointmentDto(a));
+  await recordReads(scope.clinicId, 'list', page.data.map((a) => ({ resourceType: 'appointment', resourceId: a.id, patientId: a.patientId })));
+  return page;
 }

@@ -1,3 +1,4 @@
+import { auditedRead } from '../audit/reads';
 import { getDb } from '../../platform/db/client';
 import { inTransaction, type Tx } from '../../platform/db/transaction';
 import { NotFoundError, RuleViolationError } from '../../platform/errors/app-error';
@@ -30,11 +31,13 @@ async function lockPatient(tx: Tx, clinicId: string, patientId: string) {
 
 /** The current state per channel and the full history of one of the clinic's patients. */
 export async function consentsForPatient(clinicId: string, patientId: string): Promise<PatientConsents> {
-  const db = await getDb();
-  const patient = await db.patient.findFirst({ where: { id: patientId, clinicId }, select: { id: true } });
-  if (!patient) throw notFound();
-  const [current, history] = await Promise.all([currentConsents(db, patientId), consentHistory(db, patientId)]);
-  return { current, history };
+  return auditedRead(clinicId, 'consent', patientId, async () => {
+    const db = await getDb();
+    const patient = await db.patient.findFirst({ where: { id: patientId, clinicId }, select: { id: true } });
+    if (!patient) throw notFound();
+    const [current, history] = await Promise.all([currentConsents(db, patientId), consentHistory(db, patientId)]);
+    return { current, history };
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { inTransaction } from '../../platform/db/transaction';
 import { isForeignKeyViolation } from '../../platform/db/errors';
 import { ConflictError, NotFoundError, RuleViolationError } from '../../platform/errors/app-error';
 import { keysetAfter, toPage, type Page, type Position } from '../../platform/pagination/cursor';
+import { auditedRead, recordReads } from '../audit/reads';
 import { DEFAULT_FLAG_BASIS } from '../consents/bases';
 import { actAs, currentConsents, type ConsentActor } from '../consents/store';
 import type { CreatePatientInput, UpdatePatientInput } from './schemas';
@@ -54,14 +55,18 @@ export async function listPatients(
     take: query.limit + 1,
     select: PATIENT,
   });
-  return toPage(rows, query.limit, (r) => r.createdAt, (r) => toView(r));
+  const page = toPage(rows, query.limit, (r) => r.createdAt, (r) => toView(r));
+  await recordReads(clinicId, 'list', page.data.map((p) => ({ resourceType: 'patient', resourceId: p.id, patientId: p.id })));
+  return page;
 }
 
 export async function getPatient(clinicId: string, id: string): Promise<PatientView> {
-  const db = await getDb();
-  const row = await db.patient.findFirst({ where: { id, clinicId }, select: PATIENT });
-  if (!row) throw notFound();
-  return toView(row, await currentConsents(db, id));
+  return auditedRead(clinicId, 'patient', id, async () => {
+    const db = await getDb();
+    const row = await db.patient.findFirst({ where: { id, clinicId }, select: PATIENT });
+    if (!row) throw notFound();
+    return toView(row, await currentConsents(db, id));
+  });
 }
 
 /** Changes a patient (a blocked one too: rectification is a data-subject right); 422 once anonymised. */

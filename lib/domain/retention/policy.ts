@@ -19,8 +19,7 @@ export const RETENTION_DAYS = {
   /** Notices no longer pending (sent, skipped, failed): the clinic's "was the patient told?" */
   notificationsDays: { default: 365, min: 7, max: 3_650 },
   /**
-   * Audit events (who saw or changed a patient's data): kept longest. Read by the audit trail's rule
-   * once that table exists. At least 6 months (Marco Civil, art. 15, for access logs); 5 years by default.
+   * Audit events (who saw or changed a patient's data): kept longest. At least 6 months (Marco Civil, art. 15, for access logs); 5 years by default.
    */
   auditEventsDays: { default: 1_825, min: 183, max: 7_300 },
 } as const;

@@ -31,7 +31,10 @@ export async function purgeExpired(
     const batch = options.batch ?? rule.batch;
     const outcome: RuleOutcome = { rows: 0, statements: 0, more: false };
     while (outcome.statements < maxStatements) {
-      const n = await db.$executeRawUnsafe(rule.sql, batch);
+      const n =
+        rule.counted === 'result'
+          ? Number((await db.$queryRawUnsafe<{ n: number }[]>(rule.sql, batch))[0]?.n ?? 0)
+          : await db.$executeRawUnsafe(rule.sql, batch);
       outcome.statements += 1;
       outcome.rows += n;
       outcome.more = n >= batch;

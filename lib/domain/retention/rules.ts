@@ -3,12 +3,7 @@ import { RETENTION_DAYS, type RetentionKey } from './policy';
 /**
  * One retention rule: a single SQL statement that deletes or strips at most `$1` rows past their
  * clinic's setting for `key`. The purge (./purge.ts) runs it again while it fills its batch, within
- * a bound per run. A table added later gets its own rule here, e.g. the audit trail's:
- *
- *   { name: 'audit_events', key: 'auditEventsDays', action: 'delete', batch: 1_000,
- *     sql: perClinic(DELETE, 'audit_events', 'a', `a.created_at < ${cutoff('auditEventsDays')}`, 'a.created_at') }
- *
- * (with an index on (clinic_id, created_at)).
+ * a bound per run. A table added later gets its own rule here.
  */
 export interface RetentionRule {
   /** Names the rule in the job's result and log line. */
@@ -20,6 +15,8 @@ export interface RetentionRule {
   batch: number;
   /** The statement; `$1` is the batch. */
   sql: string;
+  /** How the rows it touched are counted: the statement's row count, or the one value it selects (a function's answer). */
+  counted?: 'rowCount' | 'result';
 }
 
 /**
@@ -34,11 +31,16 @@ export function cutoff(key: RetentionKey): string {
   return `(now() - make_interval(days => LEAST(GREATEST(COALESCE(${chosen}, ${d}), ${min}), ${max})::int))`;
 }
 
-/** What a rule does to the rows it picks: delete them, or SET some columns to null. */
-type Verb = { delete: true } | { set: string };
+/**
+ * What a rule does to the rows it picks: delete them, SET some columns to null, or hand their ids to
+ * a database function that deletes them (an append-only table lets only that function delete).
+ */
+type Verb = { delete: true } | { set: string } | { call: string };
 
-const statement = (verb: Verb, table: string, pick: string) =>
-  'set' in verb ? `UPDATE ${table} SET ${verb.set} WHERE id IN (${pick})` : `DELETE FROM ${table} WHERE id IN (${pick})`;
+function statement(verb: Verb, table: string, pick: string): string {
+  if ('call' in verb) return `SELECT ${verb.call}(ARRAY(${pick})) AS n`;
+  return 'set' in verb ? `UPDATE ${table} SET ${verb.set} WHERE id IN (${pick})` : `DELETE FROM ${table} WHERE id IN (${pick})`;
+}
 
 /** The per-clinic (or per-endpoint) subquery: its own LIMIT, oldest first when `order` is given, rows locked SKIP LOCKED. */
 const lateral = (select: string, where: string, alias: string, order?: string) =>
@@ -87,5 +89,10 @@ export const RETENTION_RULES: RetentionRule[] = [
   {
     name: 'notifications', key: 'notificationsDays', action: 'delete', batch: 1_000,
     sql: perClinic(DELETE, 'notifications', 'n', `n.status <> 'pending' AND n.created_at < ${cutoff('notificationsDays')}`, 'n.created_at'),
+  },
+  {
+    // Append-only: only purge_audit_events() (the migration) may delete, and says how many it did.
+    name: 'audit_events', key: 'auditEventsDays', action: 'delete', batch: 1_000, counted: 'result',
+    sql: perClinic({ call: 'purge_audit_events' }, 'audit_events', 'a', `a.at < ${cutoff('auditEventsDays')}`, 'a.at'),
   },
 ];

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import { getDb } from '../../platform/db/client';
 import { inTransaction } from '../../platform/db/transaction';
 import { NotFoundError, ValidationError } from '../../platform/errors/app-error';
+import { auditedRead, recordReads } from '../audit/reads';
 import { keysetAfter, toPage } from '../../platform/pagination/cursor';
 import { publishEvents, recordEvent } from '../events/outbox';
 import { toControlDto } from './dto';
@@ -57,10 +58,12 @@ export async function createControl(clinicId: string, zone: string, input: Creat
 
 /** Another clinic's id is a 404, so ids cannot be probed across clinics. */
 export async function getControl(clinicId: string, id: string) {
-  const db = await getDb();
-  const c = await db.appointmentControl.findFirst({ where: { id, clinicId } });
-  if (!c) throw new NotFoundError('Control not found');
-  return toControlDto(c);
+  return auditedRead(clinicId, 'session_package', id, async () => {
+    const db = await getDb();
+    const c = await db.appointmentControl.findFirst({ where: { id, clinicId } });
+    if (!c) throw new NotFoundError('Control not found');
+    return toControlDto(c);
+  });
 }
 
 /** Keyset pagination by (createdAt, id): stable under inserts, no OFFSET scans. */
@@ -76,5 +79,7 @@ export async function listControls(clinicId: string, q: ListControlsInput) {
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     take: q.limit + 1,
   });
-  return toPage(rows, q.limit, (c) => c.createdAt, (c) => toControlDto(c));
+  const page = toPage(rows, q.limit, (c) => c.createdAt, (c) => toControlDto(c));
+  await recordReads(clinicId, 'list', page.data.map((c) => ({ resourceType: 'session_package', resourceId: c.id, patientId: c.patientId })));
+  return page;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { getDb, type Db } from '../../platform/db/client';
 import { UnauthorizedError } from '../../platform/errors/app-error';
+import { logger } from '../../platform/observability/logger';
 import { normalizeScopes, type Scope } from './scopes';
 
 /** `agk_<prefix>_<secret>`: the prefix finds the row by index; only a SHA-256 of the whole key is stored. */
@@ -63,4 +64,31 @@ export async function authenticateKey(db: Pick<Db, 'apiKey'>, key: string | unde
 /** authenticateKey on the container's database, for the HTTP edge, which holds no handle of its own. */
 export async function authenticateApiKey(key: string | undefined): Promise<AuthContext> {
   return authenticateKey(await getDb(), key);
+}
+
+/** How stale `last_used_at` may be: a key used all day costs one write a minute per container, not one per request. */
+export const KEY_USE_RESOLUTION_MS = 60_000;
+
+const stampedAt = new Map<string, number>();
+
+/**
+ * Writes a key's `last_used_at` (which keys are still in use, which to revoke), at most once per
+ * minute per key in this container; the statement itself skips a row stamped in the last minute
+ * by another container. Never fails the request it describes: an error is logged and the next
+ * use tries again. Callers start it beside their own work and await it before answering, so it
+ * adds no round trip of its own.
+ */
+export async function stampKeyUse(apiKeyId: string, now = Date.now()): Promise<void> {
+  const last = stampedAt.get(apiKeyId);
+  if (last !== undefined && now - last < KEY_USE_RESOLUTION_MS) return;
+  stampedAt.set(apiKeyId, now);
+  try {
+    const db = await getDb();
+    await db.$executeRaw`
+      UPDATE api_keys SET last_used_at = now()
+       WHERE id = ${apiKeyId}::uuid AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => ${KEY_USE_RESOLUTION_MS / 1000}))`;
+  } catch (err) {
+    stampedAt.delete(apiKeyId);
+    logger.warn('api_key.stamp_failed', { apiKeyId, error: (err as Error).name });
+  }
 }

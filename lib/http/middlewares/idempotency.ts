@@ -1,3 +1,4 @@
+import { auditReplay } from '../idempotency/replay-audit';
 import { idempotentRequest } from '../idempotency/request';
 import { idempotencyStore as store } from '../idempotency/store';
 import type { HttpResult } from '../response';
@@ -10,7 +11,8 @@ import { authOf } from './clinic-auth';
  *
  * - before: a malformed key is a 400 and an oversize body a 413; then the key is claimed. A key
  *   held by another request answers at once, without the route: its stored response (replayed),
- *   409 while it runs, 422 when it was another request.
+ *   409 while it runs, 422 when it was another request. A replay is recorded in the audit trail as
+ *   a read of the record it shows.
  * - after: the route's answer is stored for 24 h when below 500 (4xx included, so they replay too);
  *   a 5xx gives the key back so that a retry runs the route again.
  *
@@ -24,7 +26,12 @@ export function idempotency(): HttpMiddleware {
       const req = idempotentRequest(request.event, authOf(request.context).clinicId);
       if (!req) return undefined;
       const claimId = await store.claim(req);
-      if (claimId === undefined) return store.answer(req); // an early response: the route does not run
+      if (claimId === undefined) {
+        // An early response: the route does not run. A replay discloses the record again: audited.
+        const replay = await store.answer(req);
+        await auditReplay(req.clinicId, req.path, replay);
+        return replay;
+      }
       claims.set(request, claimId);
       return undefined;
     },

@@ -3,7 +3,9 @@ import { slotsQuery } from '../../domain/availability/query';
 import { cancelSchema, createAppointmentSchema, listAppointmentsSchema, rescheduleSchema } from '../../domain/appointments/schemas';
 import { createCanarySchema } from '../../domain/canary/schemas';
 import { createControlSchema, listControlsSchema } from '../../domain/session-packages/schemas';
+import { listAuditEventsQuery } from '../../domain/audit/schemas';
 import { recordConsentBody } from '../../domain/consents/schemas';
+import { patientExportSchema } from '../../domain/data-subject/schemas';
 import { createPatientBody, listPatientsQuery, updatePatientBody } from '../../domain/patients/schemas';
 import {
   createProfessionalBody,
@@ -68,6 +70,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'post', path: '/v1/patients/{id}/anonymize', summary: 'Erase the patient\'s personal data everywhere, cancel future appointments, keep counts; idempotent', tag: 'patients', auth: 'apiKey', scope: 'admin', idempotent: true, responses: { 200: ok('The anonymous placeholder', anyObject), 404: ok('Not this clinic\'s') } },
   { method: 'post', path: '/v1/patients/{id}/block', summary: 'Keep the data (legal duty) but leave the patient out of lists, notices and new bookings', tag: 'patients', auth: 'apiKey', scope: 'admin', idempotent: true, responses: { 200: ok('The blocked patient', anyObject), 404: ok('Not this clinic\'s'), 422: ok('The patient was anonymised') } },
   { method: 'post', path: '/v1/patients/{id}/unblock', summary: 'Lift a block', tag: 'patients', auth: 'apiKey', scope: 'admin', idempotent: true, responses: { 200: ok('The patient', anyObject), 404: ok('Not this clinic\'s') } },
+  { method: 'get', path: '/v1/patients/{id}/export', summary: 'Everything held about the patient, as one JSON document of one moment (LGPD art. 18: access, portability); recorded in the audit trail', tag: 'patients', auth: 'apiKey', scope: 'admin', responses: { 200: ok('The export', patientExportSchema), 404: ok('Not this clinic\'s') } },
+  { method: 'get', path: '/v1/audit-events', summary: 'Who read or changed patient data: by patient and time, oldest first (cursor pagination)', tag: 'patients', auth: 'apiKey', scope: 'admin', query: listAuditEventsQuery, responses: { 200: ok('A page: data and nextCursor', anyObject) } },
 
   { method: 'post', path: '/v1/appointments', summary: 'Book: working hours, time off and packages checked in one transaction; no double booking (409)', tag: 'appointments', auth: 'apiKey', scope: 'write', body: createAppointmentSchema, idempotent: true, responses: { 201: ok('Booked', anyObject), 404: ok('Professional or patient not this clinic\'s'), 409: ok('The slot is taken (details.reason slot_taken)'), 422: ok('A rule refuses it (details.rule)') } },
   { method: 'get', path: '/v1/appointments', summary: 'List appointments (filters, cursor pagination)', tag: 'appointments', auth: 'apiKey', scope: 'read', query: listAppointmentsSchema, responses: { 200: ok('A page: data and nextCursor', anyObject) } },

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { actingAs } from '../../platform/db/actor';
 import { NotFoundError } from '../../platform/errors/app-error';
 import { lambdaHandler, lambdaRouter, type Invocation, type RoutedHandler } from '../../platform/lambda/handler';
 import { errorToResponse } from '../errors';
@@ -36,12 +37,16 @@ export const run =
 /**
  * The Lambda function around a stack: the base wrapper (lib/platform/lambda/handler.ts), and a
  * context of the request's own, so that what the middlewares learn is never written on Lambda's
- * object (its reads fall through to it).
+ * object (its reads fall through to it). The request runs as an actor of its own for the audit
+ * trail, tied to Lambda's request id; authentication names it (clinicAuth, adminAuth).
  */
 export function httpFunction(stack: Stage) {
   return lambdaHandler<HttpEvent, HttpResult>(
     (event) => ({ route: event.routeKey }),
-    (event, call) => stack(event, Object.assign(Object.create(call.context) as Context, { call })),
+    (event, call) =>
+      actingAs({ type: 'system', id: null, requestId: call.context.awsRequestId ?? null }, () =>
+        stack(event, Object.assign(Object.create(call.context) as Context, { call })),
+      ),
   );
 }
 
