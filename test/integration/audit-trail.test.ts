@@ -380,8 +380,10 @@ describe('api_keys.last_used_at', () => {
     // Stamped once per minute: a second use keeps the stamp (no write per request).
     expect((await route(c.patients.handler, clinic.auth, 'GET', '/v1/patients')).status).toBe(200);
     expect(await lastUsed()).toEqual(first);
-    // Refused requests by the key (a missing scope) still count as use; an unknown key writes nothing.
-    const bad = await route(c.patients.handler, { headers: { authorization: 'Bearer agk_000000000000_' + 'x'.repeat(32) } }, 'GET', '/v1/patients');
-    expect(bad.status).toBe(401);
+    // A request refused for a missing scope is still a use of that key.
+    const reader = await readOnlyKey(clinic);
+    expect((await route(c.patients.handler, reader, 'GET', '/v1/audit-events')).status).toBe(403);
+    const readerUsed = await suite.pg.query<{ t: Date | null }>('SELECT last_used_at AS t FROM api_keys WHERE id = $1', [reader.id]);
+    expect(readerUsed.rows[0]!.t).toEqual(expect.any(Date));
   });
 });
